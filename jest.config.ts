@@ -1,0 +1,29 @@
+import type { Config } from 'jest';
+
+const shared = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  // tsconfig's isolatedModules makes ts-jest transpile only; type-checking is `npm run typecheck`.
+  moduleNameMapper: { '^@activity-logger/shared$': '<rootDir>/services/shared/src/index.ts' },
+} satisfies Config;
+
+const config: Config = {
+  // Integration tests wait on a real broker and store; a rebalance alone can take seconds.
+  testTimeout: 120_000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/services/*/src/**/*.test.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/services/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+    },
+  ],
+};
+
+export default config;

@@ -1,0 +1,73 @@
+import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { Logger } from './logger';
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly ssl: boolean;
+  readonly sasl?: {
+    readonly mechanism: SaslMechanism;
+    readonly username: string;
+    readonly password: string;
+  };
+}
+
+/** The Kafka slice of a parsed service config (see `kafkaEnvFields`). */
+export function kafkaConfigFromEnv(env: {
+  KAFKA_BROKERS: string[];
+  KAFKA_CLIENT_ID: string;
+  KAFKA_SSL: boolean;
+  KAFKA_SASL_MECHANISM?: SaslMechanism | undefined;
+  KAFKA_SASL_USERNAME?: string | undefined;
+  KAFKA_SASL_PASSWORD?: string | undefined;
+}): KafkaConfig {
+  const base = { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, ssl: env.KAFKA_SSL };
+  if (env.KAFKA_SASL_MECHANISM === undefined) return base;
+  return {
+    ...base,
+    sasl: {
+      mechanism: env.KAFKA_SASL_MECHANISM,
+      username: env.KAFKA_SASL_USERNAME ?? '',
+      password: env.KAFKA_SASL_PASSWORD ?? '',
+    },
+  };
+}
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose own log lines go through pino, as JSON like the rest. */
+export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: [...config.brokers],
+    ssl: config.ssl,
+    ...(config.sasl === undefined ? {} : { sasl: { ...config.sasl } as SASLOptions }),
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, timestamp: _timestamp, logger: _name, ...rest } = log;
+        kafkaLogger[levels[level] ?? 'info'](rest, message);
+      },
+  });
+}
+
+/**
+ * Creates the topics that do not exist yet and waits for their partition leaders, so a producer
+ * that starts right after never meets UNKNOWN_TOPIC_OR_PARTITION. Existing topics are left as
+ * they are (their partition count is an operator's decision).
+ */
+export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((topic) => !existing.has(topic.topic));
+  if (missing.length === 0) return;
+  await admin.createTopics({ topics: [...missing], waitForLeaders: true });
+}

@@ -1,0 +1,72 @@
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import pino from 'pino';
+import { createKafka, ensureTopics } from '../src';
+import { eventually } from '../../../test/support/eventually';
+import { testServers, uniqueName } from '../../../test/support/isolation';
+
+describe('Kafka (real broker)', () => {
+  const topic = uniqueName('smoke');
+  const groupId = uniqueName('smoke-group');
+  let kafka: Kafka;
+  let admin: Admin;
+  let producer: Producer;
+  let consumer: Consumer;
+
+  beforeAll(async () => {
+    kafka = createKafka(
+      { brokers: testServers().kafkaBrokers, clientId: 'smoke-test', ssl: false },
+      pino({ level: 'silent' }),
+    );
+    admin = kafka.admin();
+    producer = kafka.producer();
+    consumer = kafka.consumer({ groupId });
+    await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('creates a topic with several partitions, produces with acks=all and reads everything back in a group that commits', async () => {
+    await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    expect(metadata?.partitions).toHaveLength(3);
+
+    const sent = Array.from({ length: 60 }, (_, i) => ({ key: `user-${i % 7}`, value: `message-${i}` }));
+    const acks = await producer.send({ topic, acks: -1, messages: sent });
+    expect(acks.every((ack) => ack.errorCode === 0)).toBe(true);
+    // Keys spread over the partitions, so the group really reads from more than one.
+    expect(new Set(acks.map((ack) => ack.partition)).size).toBeGreaterThan(1);
+
+    const received: string[] = [];
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic: t, partition, message }) => {
+        received.push(message.value?.toString() ?? '');
+        await consumer.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      },
+    });
+
+    await eventually(() => (received.length >= sent.length ? true : undefined), { what: 'all 60 messages' });
+    expect(received.sort()).toEqual(sent.map((m) => m.value).sort());
+
+    // Every partition's committed offset reaches its high watermark (empty partitions stay at -1/0).
+    const highWatermarks = new Map(
+      (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)] as const),
+    );
+    await eventually(
+      async () => {
+        const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const behind = offsets?.partitions.filter(
+          (p) => Math.max(0, Number(p.offset)) !== highWatermarks.get(p.partition),
+        );
+        return behind?.length === 0 ? true : undefined;
+      },
+      { what: 'committed offsets to reach the high watermarks' },
+    );
+    expect([...highWatermarks.values()].reduce((a, b) => a + b, 0)).toBe(60);
+  });
+});
