@@ -1,4 +1,12 @@
-import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type ITopicConfig,
+  type LogEntry,
+  type RetryOptions,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Logger } from './logger';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
@@ -42,10 +50,18 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/** Timeouts and retries, for callers that must answer within a bound (the API's 503 contract). */
+export interface KafkaTuning {
+  readonly connectionTimeout?: number;
+  readonly requestTimeout?: number;
+  readonly retry?: RetryOptions;
+}
+
 /** A kafkajs client whose own log lines go through pino, as JSON like the rest. */
-export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
+export function createKafka(config: KafkaConfig, logger: Logger, tuning: KafkaTuning = {}): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
+    ...tuning,
     clientId: config.clientId,
     brokers: [...config.brokers],
     ssl: config.ssl,

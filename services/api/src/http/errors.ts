@@ -1,0 +1,67 @@
+import type { ErrorRequestHandler } from 'express';
+import { AppError, type Logger } from '@activity-logger/shared';
+
+export interface ErrorDetail {
+  readonly path: string;
+  readonly message: string;
+  readonly index?: number;
+}
+
+/** An error with a place in the HTTP contract: status, stable code, and optional details. */
+export class HttpError extends AppError {
+  readonly status: number;
+  readonly details: readonly ErrorDetail[];
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: { details?: readonly ErrorDetail[]; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(code, message, { retriable: status === 503 || status === 429, cause: options.cause });
+    this.status = status;
+    this.details = options.details ?? [];
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export const validationFailed = (details: readonly ErrorDetail[]) =>
+  new HttpError(400, 'VALIDATION_FAILED', 'The request is not valid; see details.', { details });
+
+export const notFound = (what: string) => new HttpError(404, 'NOT_FOUND', `${what} was not found.`);
+
+/** body-parser's own errors carry `type` and `status`; they are mapped here rather than leaked. */
+function fromBodyParser(error: unknown): HttpError | undefined {
+  const { type, status, limit } = error as { type?: string; status?: number; limit?: number };
+  if (type === 'entity.too.large') {
+    return new HttpError(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${limit ?? 'the limit of'} bytes.`);
+  }
+  if (type === 'entity.parse.failed') return new HttpError(400, 'MALFORMED_JSON', 'The body is not valid JSON.');
+  if (type === 'charset.unsupported' || type === 'encoding.unsupported') {
+    return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send UTF-8 JSON.');
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError(status, 'BAD_REQUEST', 'The request could not be read.');
+  }
+  return undefined;
+}
+
+/** The one place errors become responses: JSON in the contract's shape, never a stack trace. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const httpError =
+      error instanceof HttpError
+        ? error
+        : (fromBodyParser(error) ??
+          new HttpError(500, 'INTERNAL', 'Something went wrong on our side.', { cause: error }));
+    const traceId = res.locals.traceId as string | undefined;
+    if (httpError.status >= 500) {
+      logger.error({ err: httpError.cause ?? httpError, traceId, path: req.path }, httpError.message);
+    }
+    if (httpError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
+    res.status(httpError.status).json({
+      error: { code: httpError.code, message: httpError.message, details: httpError.details },
+    });
+  };
+}

@@ -1,0 +1,198 @@
+import type { Message, Producer } from 'kafkajs';
+import { AppError, encodeEvent, HEADERS, type ActivityEvent } from '@activity-logger/shared';
+
+/** Hands events to Kafka; resolves only once the broker acknowledged every one with acks=all. */
+export interface EventPublisher {
+  publish(events: readonly ActivityEvent[], deadline: number): Promise<void>;
+  isConnected(): boolean;
+  /** Stops taking events and waits for what is queued or in flight. */
+  close(): Promise<void>;
+}
+
+export class PublishError extends AppError {
+  constructor(code: 'PUBLISH_TIMEOUT' | 'PUBLISH_FAILED' | 'PUBLISHER_CLOSED', message: string, cause?: unknown) {
+    super(code, message, { retriable: true, cause });
+  }
+}
+
+export interface PublisherOptions {
+  readonly topic: string;
+  readonly lingerMs: number;
+  readonly maxBatchBytes: number;
+  readonly maxBatchEvents: number;
+  /** The broker-side wait for acks=all, also bounding kafkajs' request. */
+  readonly ackTimeoutMs: number;
+}
+
+export interface PublisherObserver {
+  produced(events: number, seconds: number): void;
+  failed(events: number, error: unknown): void;
+}
+
+interface Request {
+  remaining: number;
+  settled: boolean;
+  resolve(): void;
+  reject(error: PublishError): void;
+}
+
+interface Queued {
+  readonly message: Message;
+  readonly bytes: number;
+  readonly request: Request;
+}
+
+/**
+ * Coalesces the events of concurrent HTTP requests into shared produce requests.
+ *
+ * The first queued event starts a short linger timer; whatever has queued when it fires, or as
+ * soon as a size cap is reached, goes out in one `send`. One send is in flight at a time: events
+ * that arrive meanwhile queue up and leave together next, so the busier the API, the larger and
+ * fewer the produce requests. It also keeps the order of one user's events across requests.
+ * A request's events may span several sends (a 1 MiB batch exceeds one produce request's cap);
+ * it succeeds when all of them are acknowledged. Past its deadline a request is rejected, and
+ * events of it that have not been sent yet are dropped from the queue rather than sent late.
+ */
+export function createKafkaPublisher(
+  producer: Producer,
+  options: PublisherOptions,
+  observer: PublisherObserver,
+): EventPublisher {
+  const queue: Queued[] = [];
+  let queuedBytes = 0;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  let sending: Promise<void> | undefined;
+  let connected = false;
+  let closed = false;
+
+  producer.on(producer.events.CONNECT, () => {
+    connected = true;
+  });
+  producer.on(producer.events.DISCONNECT, () => {
+    connected = false;
+  });
+
+  function settle(request: Request, error?: PublishError): void {
+    if (request.settled) return;
+    request.settled = true;
+    if (error === undefined) request.resolve();
+    else request.reject(error);
+  }
+
+  function takeChunk(): Queued[] {
+    const chunk: Queued[] = [];
+    let bytes = 0;
+    while (queue.length > 0) {
+      const next = queue[0] as Queued;
+      if (next.request.settled) {
+        queue.shift();
+        queuedBytes -= next.bytes;
+        continue;
+      }
+      if (chunk.length > 0 && (chunk.length >= options.maxBatchEvents || bytes + next.bytes > options.maxBatchBytes)) {
+        break;
+      }
+      queue.shift();
+      queuedBytes -= next.bytes;
+      chunk.push(next);
+      bytes += next.bytes;
+    }
+    return chunk;
+  }
+
+  async function sendChunk(chunk: Queued[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      if (!connected) await producer.connect();
+      await producer.send({
+        topic: options.topic,
+        acks: -1,
+        timeout: options.ackTimeoutMs,
+        messages: chunk.map((item) => item.message),
+      });
+      observer.produced(chunk.length, Number(process.hrtime.bigint() - started) / 1e9);
+      for (const item of chunk) {
+        item.request.remaining -= 1;
+        if (item.request.remaining === 0) settle(item.request);
+      }
+    } catch (error) {
+      observer.failed(chunk.length, error);
+      const failure = new PublishError('PUBLISH_FAILED', 'Kafka did not acknowledge the events.', error);
+      for (const item of chunk) settle(item.request, failure);
+    }
+  }
+
+  async function drain(): Promise<void> {
+    for (let chunk = takeChunk(); chunk.length > 0; chunk = takeChunk()) {
+      await sendChunk(chunk);
+    }
+  }
+
+  function flush(): void {
+    if (lingerTimer !== undefined) {
+      clearTimeout(lingerTimer);
+      lingerTimer = undefined;
+    }
+    if (sending !== undefined) return; // the running drain picks the queue up when its send ends
+    sending = drain().finally(() => {
+      sending = undefined;
+    });
+  }
+
+  function schedule(): void {
+    if (sending !== undefined) return;
+    const full = queuedBytes >= options.maxBatchBytes || queue.length >= options.maxBatchEvents;
+    if (full || options.lingerMs === 0) flush();
+    else lingerTimer ??= setTimeout(flush, options.lingerMs);
+  }
+
+  return {
+    publish(events, deadline) {
+      if (closed) return Promise.reject(new PublishError('PUBLISHER_CLOSED', 'The API is shutting down.'));
+      if (events.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => settle(request, new PublishError('PUBLISH_TIMEOUT', 'Kafka did not acknowledge in time.')),
+          Math.max(0, deadline - Date.now()),
+        );
+        const request: Request = {
+          remaining: events.length,
+          settled: false,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        };
+        for (const event of events) {
+          const value = encodeEvent(event);
+          const message: Message = {
+            key: event.userId,
+            value,
+            headers: {
+              [HEADERS.traceId]: event.traceId,
+              [HEADERS.eventId]: event.eventId,
+              [HEADERS.contentType]: 'application/json',
+            },
+          };
+          // Value, key and headers, plus Kafka's per-record overhead.
+          const bytes = Buffer.byteLength(value) + Buffer.byteLength(event.userId) + 128;
+          queue.push({ message, bytes, request });
+          queuedBytes += bytes;
+        }
+        schedule();
+      });
+    },
+
+    isConnected: () => connected,
+
+    async close() {
+      closed = true;
+      flush();
+      while (sending !== undefined) await sending;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { Router, type Response } from 'express';
+import { completeEvent, uuidv7, type ActivityEvent, type ClientEvent, type Logger } from '@activity-logger/shared';
+import { HttpError, validationFailed } from '../http/errors';
+import { jsonBody } from '../http/json-body';
+import type { ApiMetrics } from '../metrics';
+import { PublishError, type EventPublisher } from './publisher';
+import { validateBatch, validateEvent, type Validated } from './validation';
+
+export const SINGLE_BODY_LIMIT = 64 * 1024;
+export const BATCH_BODY_LIMIT = 1024 * 1024;
+
+export interface IngestDeps {
+  readonly publisher: EventPublisher;
+  readonly produceTimeoutMs: number;
+  readonly logger: Logger;
+  readonly metrics: ApiMetrics;
+  readonly now?: () => Date;
+}
+
+export function ingestRoutes(deps: IngestDeps): Router {
+  const { publisher, logger, metrics } = deps;
+  const now = deps.now ?? (() => new Date());
+  const router = Router();
+
+  /** Validated events → Kafka, answering only once the broker acknowledged all of them. */
+  async function accept<T>(validated: Validated<T>, toEvents: (value: T) => ClientEvent[], res: Response) {
+    const traceId = res.locals.traceId as string;
+    if (!validated.ok) {
+      metrics.eventsRejected.inc({ reason: 'invalid' });
+      throw validationFailed(validated.details);
+    }
+    const receivedAt = now();
+    const events: ActivityEvent[] = toEvents(validated.value).map((event) =>
+      completeEvent(event, { receivedAt, traceId, mintId: () => uuidv7(receivedAt.getTime()) }),
+    );
+    try {
+      await publisher.publish(events, receivedAt.getTime() + deps.produceTimeoutMs);
+    } catch (error) {
+      if (!(error instanceof PublishError)) throw error;
+      metrics.eventsRejected.inc({ reason: 'unavailable' }, events.length);
+      logger.warn({ traceId, events: events.length, code: error.code, err: error.cause }, 'events not acknowledged');
+      throw new HttpError(503, 'UNAVAILABLE', 'The event log cannot take events right now; retry later.', {
+        retryAfterSeconds: 5,
+        cause: error,
+      });
+    }
+    metrics.eventsAccepted.inc(events.length);
+    return { traceId, events };
+  }
+
+  router.post('/api/logs', ...jsonBody(SINGLE_BODY_LIMIT), async (req, res) => {
+    const { traceId, events } = await accept(validateEvent(req.body), (event) => [event], res);
+    const [event] = events as [ActivityEvent];
+    logger.info({ traceId, eventId: event.eventId, userId: event.userId, action: event.action }, 'event accepted');
+    res.status(202).json({ status: 'Logged', traceId, eventId: event.eventId, message: 'Event queued successfully' });
+  });
+
+  router.post('/api/logs/batch', ...jsonBody(BATCH_BODY_LIMIT), async (req, res) => {
+    const { traceId, events } = await accept(validateBatch(req.body), (batch) => batch, res);
+    logger.info({ traceId, count: events.length }, 'batch accepted');
+    res.status(202).json({ status: 'Logged', traceId, count: events.length, eventIds: events.map((e) => e.eventId) });
+  });
+
+  return router;
+}

@@ -1,0 +1,113 @@
+import 'dotenv/config';
+import type { Server } from 'node:http';
+import {
+  ConfigError,
+  connectMongo,
+  createKafka,
+  createLogger,
+  ensureQueryIndexes,
+  ensureTopics,
+  logModel,
+} from '@activity-logger/shared';
+import { createApp } from './app';
+import { loadApiConfig } from './config';
+import { createKafkaPublisher } from './ingest/publisher';
+import { createApiMetrics } from './metrics';
+import { createLogReader } from './query/log-reader';
+
+/** Composition root: the only place that reads the environment, connects, listens and exits. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadApiConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`api: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel, service: 'api' });
+  const metrics = createApiMetrics();
+
+  // Bounded retries: a request must be answered (202 or 503) within PRODUCE_TIMEOUT_MS.
+  const kafka = createKafka(config.kafka, logger, {
+    connectionTimeout: 3000,
+    requestTimeout: config.produce.timeoutMs,
+    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: config.topic.name, numPartitions: config.topic.partitions }]);
+  await admin.disconnect();
+
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const publisher = createKafkaPublisher(
+    producer,
+    {
+      topic: config.topic.name,
+      lingerMs: config.produce.lingerMs,
+      maxBatchBytes: config.produce.maxBatchBytes,
+      maxBatchEvents: config.produce.maxBatchEvents,
+      ackTimeoutMs: config.produce.timeoutMs,
+    },
+    {
+      produced: (events, seconds) => {
+        metrics.produceBatchSize.observe(events);
+        metrics.produceDuration.observe(seconds);
+      },
+      failed: (events, error) => {
+        metrics.produceFailures.inc();
+        logger.error({ err: error, events }, 'produce request failed');
+      },
+    },
+  );
+  await producer.connect();
+
+  const connection = await connectMongo(config.mongo);
+  const model = logModel(connection);
+  await ensureQueryIndexes(model);
+
+  const app = createApp({ config, publisher, reader: createLogReader(model), logger, metrics });
+  const server: Server = app.listen(config.http.port, config.http.host, () => {
+    logger.info({ port: config.http.port }, `api listening on http://${config.http.host}:${config.http.port}`);
+  });
+  // Keep-alive sockets longer than a typical load balancer's idle timeout avoid spurious 502s.
+  server.keepAliveTimeout = 65_000;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) =>
+    (stopping ??= (async () => {
+      logger.info({ signal }, 'shutting down');
+      const forced = setTimeout(() => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, 25_000);
+      forced.unref();
+      // Stop taking requests, let in-flight ones get their acknowledgement, then disconnect.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await publisher.close();
+      await producer.disconnect();
+      await connection.close();
+      logger.info('stopped');
+    })());
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      stop(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `api: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

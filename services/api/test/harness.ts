@@ -1,0 +1,140 @@
+import type { Express } from 'express';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Connection } from 'mongoose';
+import pino from 'pino';
+import {
+  connectMongo,
+  createKafka,
+  ensureQueryIndexes,
+  ensureTopics,
+  logModel,
+  type LogModel,
+} from '@activity-logger/shared';
+import { createApp } from '../src/app';
+import { createKafkaPublisher, type EventPublisher, type PublisherOptions } from '../src/ingest/publisher';
+import { createApiMetrics, type ApiMetrics } from '../src/metrics';
+import { createLogReader } from '../src/query/log-reader';
+import { testServers, uniqueName } from '../../../test/support/isolation';
+
+export const silentLogger = pino({ level: 'silent' });
+
+export interface TestApi {
+  readonly app: Express;
+  readonly topic: string;
+  readonly kafka: Kafka;
+  readonly model: LogModel;
+  readonly metrics: ApiMetrics;
+  readonly publisher: EventPublisher;
+  close(): Promise<void>;
+}
+
+/**
+ * The API as main.ts wires it, against the real broker and store, on a topic and database of its
+ * own. `brokers` can point the producer elsewhere (an unreachable broker) while queries still
+ * reach the real store.
+ */
+export async function startTestApi(
+  options: { brokers?: string[]; produceTimeoutMs?: number; publisher?: Partial<PublisherOptions> } = {},
+): Promise<TestApi> {
+  const servers = testServers();
+  const topic = uniqueName('api');
+  const realKafka = createKafka({ brokers: servers.kafkaBrokers, clientId: 'api-test', ssl: false }, silentLogger);
+  const admin: Admin = realKafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
+
+  const produceTimeoutMs = options.produceTimeoutMs ?? 5000;
+  const producerKafka =
+    options.brokers === undefined
+      ? realKafka
+      : createKafka({ brokers: options.brokers, clientId: 'api-test', ssl: false }, silentLogger, {
+          connectionTimeout: 500,
+          requestTimeout: produceTimeoutMs,
+          retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 500 },
+        });
+  const producer: Producer = producerKafka.producer({ allowAutoTopicCreation: false });
+
+  const metrics = createApiMetrics();
+  const publisher = createKafkaPublisher(
+    producer,
+    {
+      topic,
+      lingerMs: 5,
+      maxBatchBytes: 900_000,
+      maxBatchEvents: 2000,
+      ackTimeoutMs: produceTimeoutMs,
+      ...options.publisher,
+    },
+    {
+      produced: (events, seconds) => {
+        metrics.produceBatchSize.observe(events);
+        metrics.produceDuration.observe(seconds);
+      },
+      failed: () => metrics.produceFailures.inc(),
+    },
+  );
+
+  // After the publisher exists, as in main.ts: it learns of the connection from the producer's events.
+  if (options.brokers === undefined) await producer.connect();
+
+  const connection: Connection = await connectMongo({ uri: servers.mongoUri, dbName: uniqueName('api') });
+  const model = logModel(connection);
+  await ensureQueryIndexes(model);
+
+  const app = createApp({
+    config: {
+      produce: { timeoutMs: produceTimeoutMs, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 },
+      cursorSecret: 'test-cursor-secret-0123456789',
+    },
+    publisher,
+    reader: createLogReader(model),
+    logger: silentLogger,
+    metrics,
+  });
+
+  return {
+    app,
+    topic,
+    kafka: realKafka,
+    model,
+    metrics,
+    publisher,
+    async close() {
+      await publisher.close();
+      await producer.disconnect().catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+      await connection.dropDatabase();
+      await connection.close();
+    },
+  };
+}
+
+/** Reads every message of `topic` from the beginning until `count` have arrived. */
+export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 30_000) {
+  const consumer = kafka.consumer({ groupId: uniqueName('reader') });
+  const messages: { key: string; value: string; headers: Record<string, string> }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+        );
+        messages.push({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '', headers });
+        if (messages.length >= count) done();
+        return Promise.resolve();
+      },
+    });
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`only ${messages.length} of ${count} messages arrived`)), timeoutMs).unref(),
+    );
+    await Promise.race([finished, timeout]);
+    return messages;
+  } finally {
+    await consumer.disconnect();
+  }
+}

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+
+/**
+ * The activity event, in the three shapes it takes:
+ *   - `clientEventSchema`: what a client may POST (strict; the server fills in the rest);
+ *   - `ActivityEvent`: the complete event, as produced to Kafka and stored;
+ *   - `wireEventSchema`: how the worker validates what it reads back from Kafka.
+ */
+
+export const LIMITS = {
+  idLength: 128,
+  eventIdLength: 64,
+  metadataBytes: 16 * 1024,
+  metadataDepth: 10,
+} as const;
+
+/** Client idempotency keys: safe in URLs, logs and Kafka headers without escaping. */
+export const eventIdSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.eventIdLength)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'only letters, digits and _ . : - are allowed');
+
+const boundedString = z.string().min(1).max(LIMITS.idLength);
+
+/**
+ * Metadata must be a plain JSON object that MongoDB can store as given: no key may start with `$`
+ * (operators), contain `.` (paths) or NUL, and the whole is bounded in size and depth so that one
+ * client cannot make documents, indexes or Kafka batches arbitrarily large.
+ */
+export const metadataSchema = z.record(z.string(), z.unknown()).superRefine((metadata, ctx) => {
+  const problem = findMetadataProblem(metadata, 1, []);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+    return;
+  }
+  const size = Buffer.byteLength(JSON.stringify(metadata), 'utf8');
+  if (size > LIMITS.metadataBytes) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `metadata is ${size} bytes serialized; at most ${LIMITS.metadataBytes} are allowed`,
+    });
+  }
+});
+
+function findMetadataProblem(
+  value: unknown,
+  depth: number,
+  path: (string | number)[],
+): { message: string; path: (string | number)[] } | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > LIMITS.metadataDepth) {
+    return { message: `metadata is nested deeper than ${LIMITS.metadataDepth} levels`, path };
+  }
+  const entries: [string | number, unknown][] = Array.isArray(value)
+    ? value.map((item, index) => [index, item])
+    : Object.entries(value);
+  for (const [key, child] of entries) {
+    if (typeof key === 'string') {
+      if (key.startsWith('$')) return { message: 'keys must not start with "$"', path: [...path, key] };
+      if (key.includes('.')) return { message: 'keys must not contain "."', path: [...path, key] };
+      if (key.includes('\0')) return { message: 'keys must not contain NUL', path: [...path, key] };
+    }
+    const problem = findMetadataProblem(child, depth + 1, [...path, key]);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** ISO 8601 with a time zone, or epoch milliseconds; both become a Date. */
+export const timestampSchema = z.union([
+  z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(8.64e15, 'is beyond the largest representable date')
+    .transform((value) => new Date(value)),
+]);
+
+export const clientEventSchema = z.strictObject({
+  userId: boundedString,
+  action: boundedString,
+  metadata: metadataSchema.optional(),
+  timestamp: timestampSchema.optional(),
+  eventId: eventIdSchema.optional(),
+});
+
+export type ClientEvent = z.output<typeof clientEventSchema>;
+
+export interface ActivityEvent {
+  readonly eventId: string;
+  readonly userId: string;
+  readonly action: string;
+  readonly metadata?: Record<string, unknown>;
+  readonly timestamp: Date;
+  readonly receivedAt: Date;
+  readonly traceId: string;
+}
+
+/** Completes a validated client event with what only the server knows. */
+export function completeEvent(
+  event: ClientEvent,
+  context: { receivedAt: Date; traceId: string; mintId: () => string },
+): ActivityEvent {
+  return {
+    eventId: event.eventId ?? context.mintId(),
+    userId: event.userId,
+    action: event.action,
+    ...(event.metadata === undefined ? {} : { metadata: event.metadata }),
+    timestamp: event.timestamp ?? context.receivedAt,
+    receivedAt: context.receivedAt,
+    traceId: context.traceId,
+  };
+}
+
+/** Kafka message value: JSON with ISO dates; `v` lets a later format coexist with this one. */
+export function encodeEvent(event: ActivityEvent): string {
+  return JSON.stringify({
+    v: 1,
+    eventId: event.eventId,
+    userId: event.userId,
+    action: event.action,
+    metadata: event.metadata,
+    timestamp: event.timestamp.toISOString(),
+    receivedAt: event.receivedAt.toISOString(),
+    traceId: event.traceId,
+  });
+}
+
+export const wireEventSchema = z
+  .strictObject({
+    v: z.literal(1),
+    eventId: eventIdSchema,
+    userId: boundedString,
+    action: boundedString,
+    metadata: metadataSchema.optional(),
+    timestamp: z.iso.datetime({ offset: true }),
+    receivedAt: z.iso.datetime({ offset: true }),
+    traceId: z.string().min(1).max(LIMITS.idLength),
+  })
+  .transform(({ v: _v, timestamp, receivedAt, metadata, ...rest }): ActivityEvent => ({
+    ...rest,
+    ...(metadata === undefined ? {} : { metadata }),
+    timestamp: new Date(timestamp),
+    receivedAt: new Date(receivedAt),
+  }));
+
+/** Kafka header names; the traceId travels in headers so it can be read without decoding. */
+export const HEADERS = {
+  traceId: 'trace-id',
+  eventId: 'event-id',
+  contentType: 'content-type',
+} as const;
