@@ -8,6 +8,7 @@ import {
   ensureQueryIndexes,
   ensureTopics,
   logModel,
+  PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
 import { createApp } from './app';
 import { loadApiConfig } from './config';
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   await ensureTopics(admin, [{ topic: config.topic.name, numPartitions: config.topic.partitions }]);
   await admin.disconnect();
 
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer(PRODUCER_DEFAULTS);
   const publisher = createKafkaPublisher(
     producer,
     {

@@ -9,6 +9,7 @@ import {
   ensureTopics,
   logModel,
   type LogModel,
+  PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
 import { createApp } from '../src/app';
 import { createKafkaPublisher, type EventPublisher, type PublisherOptions } from '../src/ingest/publisher';
@@ -52,7 +53,7 @@ export async function startTestApi(
           requestTimeout: produceTimeoutMs,
           retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 500 },
         });
-  const producer: Producer = producerKafka.producer({ allowAutoTopicCreation: false });
+  const producer: Producer = producerKafka.producer(PRODUCER_DEFAULTS);
 
   const metrics = createApiMetrics();
   const publisher = createKafkaPublisher(

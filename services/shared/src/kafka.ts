@@ -1,9 +1,11 @@
 import {
   Kafka,
   logLevel,
+  Partitioners,
   type Admin,
   type ITopicConfig,
   type LogEntry,
+  type ProducerConfig,
   type RetryOptions,
   type SASLOptions,
 } from 'kafkajs';
@@ -87,3 +89,12 @@ export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]
   if (missing.length === 0) return;
   await admin.createTopics({ topics: [...missing], waitForLeaders: true });
 }
+
+/**
+ * Producer settings both services use: the Java client's murmur2 partitioner (so any client puts a
+ * userId on the same partition) and no topic auto-creation (a typo must fail, not create a topic).
+ */
+export const PRODUCER_DEFAULTS: ProducerConfig = {
+  createPartitioner: Partitioners.DefaultPartitioner,
+  allowAutoTopicCreation: false,
+};

@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { eventually } from './eventually';
+
+const root = path.resolve(__dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  /** Everything the process wrote, for failure messages. */
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited(): Promise<number | null>;
+}
+
+/** Runs a service's main.ts as a real process, as `npm run dev` does, with the given environment. */
+export function startService(service: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
+  const child = spawn(tsx, [path.join(root, `services/${service}/src/main.ts`)], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited: () => exit,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exit;
+    },
+  };
+}
+
+/** Waits until `url` answers 200, failing early with the process output if it exits. */
+export async function waitReady(service: ServiceProcess, url: string, timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    async () => {
+      if (service.child.exitCode !== null) {
+        throw new Error(`exited with ${service.child.exitCode}:\n${service.output()}`);
+      }
+      const res = await fetch(url).catch(() => undefined);
+      return res?.ok === true ? true : undefined;
+    },
+    { timeoutMs, intervalMs: 250, what: `${url} to be ready` },
+  );
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
