@@ -59,7 +59,12 @@ export async function ensureQueryIndexes(model: LogModel): Promise<void> {
     // 48 NamespaceExists: another replica created it first.
     if ((error as { code?: number }).code !== 48) throw error;
   });
-  await model.collection.createIndexes(QUERY_INDEXES.map(({ key, name }) => ({ key, name })));
+  const existing = new Set((await model.collection.indexes()).map((index) => index.name));
+  // Only the missing ones, one at a time: FerretDB 1.24 drops the connection (a server-side
+  // panic) when one createIndexes command names indexes that already exist.
+  for (const { key, name } of QUERY_INDEXES) {
+    if (!existing.has(name)) await model.collection.createIndex(key, { name });
+  }
 }
 
 export function toLogDocument(event: ActivityEvent): LogDocument {

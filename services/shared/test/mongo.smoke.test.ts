@@ -1,5 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
-import { connectMongo } from '../src';
+import { connectMongo, ensureQueryIndexes, logModel, QUERY_INDEXES } from '../src';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 
 describe('MongoDB protocol (real server)', () => {
@@ -45,5 +45,14 @@ describe('MongoDB protocol (real server)', () => {
       { key: 'b', n: 2 },
       { key: 'c', n: 4 },
     ]);
+  });
+
+  it('creates the query indexes, and creating them again on the next start is harmless', async () => {
+    const model = logModel(connection);
+    await ensureQueryIndexes(model);
+    await ensureQueryIndexes(model);
+    const names = (await model.collection.indexes()).map((index) => index.name);
+    expect(names).toEqual(expect.arrayContaining(['_id_', ...QUERY_INDEXES.map((index) => index.name)]));
+    await expect(model.db.db?.command({ ping: 1 })).resolves.toMatchObject({ ok: 1 });
   });
 });
