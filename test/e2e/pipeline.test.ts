@@ -1,3 +1,6 @@
+import type { Connection } from 'mongoose';
+import { connectMongo, createKafka } from '@activity-logger/shared';
+import pino from 'pino';
 import { startService, freePort, waitReady, type ServiceProcess } from '../support/service-process';
 import { eventually } from '../support/eventually';
 import { testServers, uniqueName } from '../support/isolation';
@@ -31,6 +34,17 @@ describe('end to end: POST → Kafka → worker → store → GET', () => {
 
   afterAll(async () => {
     const codes = await Promise.all([api?.stop(), worker?.stop()]);
+    // The services created the database and both topics; nothing of this run is left behind.
+    const connection: Connection = await connectMongo({ uri: servers.mongoUri, dbName: env.MONGODB_DB });
+    await connection.dropDatabase();
+    await connection.close();
+    const admin = createKafka(
+      { brokers: servers.kafkaBrokers, clientId: 'e2e', ssl: false },
+      pino({ level: 'silent' }),
+    ).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [env.KAFKA_TOPIC, `${env.KAFKA_TOPIC}.dlq`] }).catch(() => undefined);
+    await admin.disconnect();
     expect(codes).toEqual([0, 0]);
   });
 

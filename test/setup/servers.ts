@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
+import { freePort } from '../support/service-process';
 
 /**
  * Where the integration tests find their servers, in this order:
@@ -103,18 +103,4 @@ async function startLocalStack(): Promise<Servers> {
       if (!alreadyUp) await run('bash', [stackScript, 'down']);
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port was assigned'));
-      });
-    });
-  });
 }

@@ -4,20 +4,24 @@ import path from 'node:path';
 import { eventually } from './eventually';
 
 const root = path.resolve(__dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
   /** Everything the process wrote, for failure messages. */
   output(): string;
-  /** Sends SIGTERM and resolves with the exit code. */
+  /** Sends SIGTERM (or `signal`) unless it has exited, and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited(): Promise<number | null>;
 }
 
-/** Runs a service's main.ts as a real process, as `npm run dev` does, with the given environment. */
+/**
+ * Runs a service's main.ts as a real process, configured by the environment only. tsx is loaded
+ * into node rather than run as its CLI: the CLI's wrapper process relays signals and SIGKILLs a
+ * child that does not acknowledge one within milliseconds (a worker busy with a batch may not),
+ * and a test must signal the service itself, as Kubernetes does.
+ */
 export function startService(service: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
-  const child = spawn(tsx, [path.join(root, `services/${service}/src/main.ts`)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, `services/${service}/src/main.ts`)], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,7 +17,8 @@ export function mongoConfigFromEnv(env: { MONGODB_URI: string; MONGODB_DB?: stri
 export async function connectMongo(config: MongoConfig): Promise<Connection> {
   const connection = mongoose.createConnection(config.uri, {
     ...(config.dbName === undefined ? {} : { dbName: config.dbName }),
-    serverSelectionTimeoutMS: 10_000,
+    // A 10 s default (the driver's is 30 s), unless the URI sets its own.
+    ...(/[?&]serverSelectionTimeoutMS=/i.test(config.uri) ? {} : { serverSelectionTimeoutMS: 10_000 }),
     // Indexes are created on purpose by the store at start (see the log store), not lazily.
     autoIndex: false,
     autoCreate: false,

@@ -1,0 +1,140 @@
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from '@activity-logger/shared';
+import { backoffDelay, waitWithHeartbeats } from './backoff';
+import type { ConsumerConfig } from './config';
+import type { ConsumedMessage } from './consumed-message';
+import { isRetriable } from './errors';
+import type { WorkerMetrics } from './metrics';
+import type { MessageOutcome } from './persist-batch';
+
+export interface LogConsumer {
+  /** Connects, subscribes and starts consuming; resolves once kafkajs runs (before the group is joined). */
+  start(): Promise<void>;
+  /** Stops taking batches; a batch in flight finishes or is abandoned uncommitted. Idempotent. */
+  stop(): Promise<void>;
+  /** Joined a group and not stopping: what /readyz reports for the consumer. */
+  isReady(): boolean;
+}
+
+export interface LogConsumerDeps {
+  readonly kafka: Kafka;
+  readonly config: ConsumerConfig;
+  readonly persist: (messages: readonly ConsumedMessage[]) => Promise<MessageOutcome[]>;
+  readonly logger: Logger;
+  readonly metrics: WorkerMetrics;
+  /** The consumer crashed for good (kafkajs will not restart it); main stops and exits non-zero. */
+  readonly onFatal: (error: Error) => void;
+}
+
+/**
+ * A consumer group member that hands each partition batch to `persist` and commits the batch's
+ * offsets only after `persist` resolved. Transient failures are retried in place, with backoff and
+ * heartbeats, so the partition pauses instead of skipping; nothing is committed meanwhile.
+ */
+export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
+  const { kafka, config, persist, metrics, onFatal } = deps;
+  const logger = deps.logger.child({ component: 'consumer' });
+  const consumer = kafka.consumer({
+    groupId: config.groupId,
+    allowAutoTopicCreation: false,
+    // A bounded wait for data keeps shutdown quick when the topic is idle.
+    maxWaitTimeInMs: 1000,
+    retry: { retries: 5, restartOnFailure },
+  });
+  const stopping = new AbortController();
+  let joined = false;
+  let stopped: Promise<void> | undefined;
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    joined = true;
+    logger.info({ groupId: payload.groupId, memberAssignment: payload.memberAssignment }, 'joined the consumer group');
+  });
+  consumer.on(consumer.events.STOP, () => {
+    joined = false;
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    joined = false;
+    if (stopping.signal.aborted) return;
+    if (payload.restart) {
+      logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
+      return;
+    }
+    onFatal(payload.error);
+  });
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const heartbeat = (): Promise<void> => payload.heartbeat();
+    const lastMessage = batch.messages[batch.messages.length - 1];
+    if (lastMessage === undefined) return;
+    const messages: ConsumedMessage[] = batch.messages.map((message) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      key: message.key ?? null,
+      value: message.value,
+      headers: message.headers ?? {},
+    }));
+    const shouldAbandon = (): boolean => stopping.signal.aborted || !payload.isRunning() || payload.isStale();
+    const where = { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset() };
+
+    for (let attempt = 0; ; attempt += 1) {
+      if (shouldAbandon()) {
+        logger.info({ ...where, messages: messages.length }, 'batch abandoned uncommitted; it will be redelivered');
+        return;
+      }
+      try {
+        await persist(messages);
+        break;
+      } catch (error) {
+        if (!isRetriable(error)) throw error;
+        metrics.storeRetries.inc();
+        const delayMs = backoffDelay(attempt, config.retry);
+        logger.warn({ ...where, err: error, attempt: attempt + 1, delayMs }, 'batch not persisted; retrying');
+        await waitWithHeartbeats(delayMs, { heartbeat, shouldAbandon, signal: stopping.signal });
+      }
+    }
+
+    payload.resolveOffset(lastMessage.offset);
+    await consumer.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: String(BigInt(lastMessage.offset) + 1n) },
+    ]);
+    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    await heartbeat();
+  }
+
+  return {
+    async start() {
+      await consumer.connect();
+      // A new group starts at the beginning: skipping what was produced before it joined would lose events.
+      await consumer.subscribe({ topics: [config.topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+        eachBatch,
+      });
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        joined = false;
+        // kafkajs waits for the batches in flight; the retry loop above gives up on `stopping`.
+        await consumer.disconnect();
+      })();
+      return stopped;
+    },
+    isReady: () => joined && !stopping.signal.aborted,
+  };
+}
+
+/**
+ * kafkajs restarts a crashed consumer whenever the failure looks retriable, which includes "the
+ * batch handler kept throwing". Only Kafka's own failures deserve a restart; anything else is a
+ * bug that would crash again on the same batch, so it is left fatal for main to exit on.
+ */
+function restartOnFailure(error: Error): Promise<boolean> {
+  let root: unknown = error;
+  while (root instanceof Error && root.cause !== undefined) root = root.cause;
+  return Promise.resolve(root instanceof Error && root.name.startsWith('KafkaJS'));
+}

@@ -1,0 +1,157 @@
+import pino from 'pino';
+import { completeEvent, encodeEvent, type ActivityEvent } from '@activity-logger/shared';
+import type { ConsumedMessage } from './consumed-message';
+import type { DeadLetter, DeadLetterPublisher } from './dead-letters';
+import { DeadLetterPublishError, StoreUnavailableError } from './errors';
+import { FakeEventWriter } from './fake-event-writer';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics';
+import { persistBatch } from './persist-batch';
+
+class FakeDeadLetters implements DeadLetterPublisher {
+  readonly published: DeadLetter[] = [];
+  fail = false;
+
+  publish(letters: readonly DeadLetter[]): Promise<void> {
+    if (this.fail) return Promise.reject(new DeadLetterPublishError('broker down', new Error('timeout')));
+    this.published.push(...letters);
+    return Promise.resolve();
+  }
+}
+
+function event(n: number, overrides: Partial<ActivityEvent> = {}): ActivityEvent {
+  return {
+    ...completeEvent(
+      { userId: `user-${n % 3}`, action: 'User_Login', metadata: { n } },
+      { receivedAt: new Date('2026-01-02T03:04:05Z'), traceId: `trace-${n}`, mintId: () => `event-${n}` },
+    ),
+    ...overrides,
+  };
+}
+
+let nextOffset = 0;
+function message(value: string | null, headers: Record<string, string> = {}): ConsumedMessage {
+  const offset = String(nextOffset++);
+  return {
+    topic: 'activity-logs',
+    partition: 1,
+    offset,
+    key: Buffer.from('user-1'),
+    value: value === null ? null : Buffer.from(value),
+    headers,
+  };
+}
+
+async function counter(metrics: WorkerMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = (metric?.values ?? []).find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return Number(value?.value ?? 0);
+}
+
+describe('persistBatch', () => {
+  let writer: FakeEventWriter;
+  let deadLetters: FakeDeadLetters;
+  let metrics: WorkerMetrics;
+  const logger = pino({ level: 'silent' });
+  const deps = (): Parameters<typeof persistBatch>[1] => ({ writer, deadLetters, logger, metrics });
+
+  beforeEach(() => {
+    writer = new FakeEventWriter();
+    deadLetters = new FakeDeadLetters();
+    metrics = createWorkerMetrics({ defaultMetrics: false });
+  });
+
+  it('stores valid events with one write and gives every message an outcome in offset order', async () => {
+    const messages = [0, 1, 2].map((n) => message(encodeEvent(event(n))));
+
+    const outcomes = await persistBatch(messages, deps());
+
+    expect(outcomes).toEqual(messages.map((m) => ({ offset: m.offset, kind: 'stored' })));
+    expect(writer.calls).toBe(1);
+    expect([...writer.stored.keys()]).toEqual(['event-0', 'event-1', 'event-2']);
+    expect(writer.stored.get('event-1')).toEqual(event(1));
+    expect(deadLetters.published).toEqual([]);
+    expect(await counter(metrics, 'worker_events_stored_total')).toBe(3);
+    expect(await counter(metrics, 'worker_messages_consumed_total')).toBe(3);
+  });
+
+  it('counts an already stored eventId as a duplicate, not a failure', async () => {
+    await persistBatch([message(encodeEvent(event(7)))], deps());
+
+    const outcomes = await persistBatch([message(encodeEvent(event(7))), message(encodeEvent(event(8)))], deps());
+
+    expect(outcomes.map((o) => o.kind)).toEqual(['duplicate', 'stored']);
+    expect(await counter(metrics, 'worker_events_duplicate_total')).toBe(1);
+  });
+
+  it('dead-letters non-JSON, empty and schema-invalid messages with their reason and stores the rest', async () => {
+    const [good1, notJson, tombstone, invalid, good2] = [
+      message(encodeEvent(event(1))),
+      message('{"v":1,', { 'trace-id': 'trace-broken' }),
+      message(null),
+      message(JSON.stringify({ v: 1, eventId: 'x', userId: '', action: 'a' })),
+      message(encodeEvent(event(2))),
+    ] as const;
+
+    const outcomes = await persistBatch([good1, notJson, tombstone, invalid, good2], deps());
+
+    expect(outcomes).toEqual([
+      { offset: good1.offset, kind: 'stored' },
+      { offset: notJson.offset, kind: 'dlq', reason: 'unparseable' },
+      { offset: tombstone.offset, kind: 'dlq', reason: 'unparseable' },
+      { offset: invalid.offset, kind: 'dlq', reason: 'schema_invalid' },
+      { offset: good2.offset, kind: 'stored' },
+    ]);
+    expect(deadLetters.published.map((l) => [l.message, l.reason])).toEqual([
+      [notJson, 'unparseable'],
+      [tombstone, 'unparseable'],
+      [invalid, 'schema_invalid'],
+    ]);
+    const detail = deadLetters.published[2]?.detail ?? '';
+    expect(detail).toContain('userId');
+    expect(detail).toContain('timestamp');
+    expect(await counter(metrics, 'worker_events_dead_lettered_total', { reason: 'unparseable' })).toBe(2);
+    expect(await counter(metrics, 'worker_events_dead_lettered_total', { reason: 'schema_invalid' })).toBe(1);
+  });
+
+  it('dead-letters an event the store refuses for good, with the server code in the detail', async () => {
+    writer.rejectIds.set('event-5', { code: 2, message: 'nested arrays are not supported' });
+    const messages = [message(encodeEvent(event(4))), message(encodeEvent(event(5)))];
+
+    const outcomes = await persistBatch(messages, deps());
+
+    expect(outcomes.map((o) => o.kind)).toEqual(['stored', 'dlq']);
+    expect(deadLetters.published).toEqual([
+      { message: messages[1], reason: 'store_rejected', detail: 'code 2: nested arrays are not supported' },
+    ]);
+  });
+
+  it('throws the retriable store error as is and publishes nothing when the write as a whole fails', async () => {
+    writer.failuresToSimulate = 1;
+
+    const failure = persistBatch([message('not json'), message(encodeEvent(event(9)))], deps());
+
+    await expect(failure).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(failure).rejects.toMatchObject({ retriable: true });
+    expect(deadLetters.published).toEqual([]);
+    expect(await counter(metrics, 'worker_messages_consumed_total')).toBe(0);
+  });
+
+  it('fails retriably when the DLQ does not acknowledge, and succeeds on retry without storing twice', async () => {
+    deadLetters.fail = true;
+    const messages = [message('garbage'), message(encodeEvent(event(10)))];
+
+    await expect(persistBatch(messages, deps())).rejects.toMatchObject({ code: 'DLQ_UNAVAILABLE', retriable: true });
+
+    deadLetters.fail = false;
+    const outcomes = await persistBatch(messages, deps());
+    expect(outcomes.map((o) => o.kind)).toEqual(['dlq', 'duplicate']);
+    expect(deadLetters.published).toHaveLength(1);
+  });
+
+  it('does not call the store for a batch of poison only', async () => {
+    await persistBatch([message('[]')], deps());
+
+    expect(writer.calls).toBe(0);
+    expect(deadLetters.published.map((l) => l.reason)).toEqual(['schema_invalid']);
+  });
+});

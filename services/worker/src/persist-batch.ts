@@ -1,0 +1,153 @@
+import { HEADERS, wireEventSchema, type ActivityEvent, type Logger } from '@activity-logger/shared';
+import { headerText, type ConsumedMessage } from './consumed-message';
+import type { DeadLetter, DeadLetterPublisher, DeadLetterReason } from './dead-letters';
+import type { EventWriter } from './event-writer';
+import type { WorkerMetrics } from './metrics';
+
+/** What became of one consumed message. Every message of a handled batch gets exactly one. */
+export type MessageOutcome =
+  | { readonly offset: string; readonly kind: 'stored' }
+  | { readonly offset: string; readonly kind: 'duplicate' }
+  | { readonly offset: string; readonly kind: 'dlq'; readonly reason: DeadLetterReason };
+
+export interface PersistDeps {
+  readonly writer: EventWriter;
+  readonly deadLetters: DeadLetterPublisher;
+  readonly logger: Logger;
+  readonly metrics: WorkerMetrics;
+}
+
+type Decoded =
+  | { readonly ok: true; readonly message: ConsumedMessage; readonly event: ActivityEvent }
+  | {
+      readonly ok: false;
+      readonly message: ConsumedMessage;
+      readonly reason: DeadLetterReason;
+      readonly detail: string;
+    };
+
+/**
+ * Turns one batch of Kafka messages into stored events and dead letters:
+ * decode each message, write every valid event with one unordered bulk write, and publish the
+ * poison ones to the DLQ. Resolves only when both the store and the DLQ acknowledged, so the
+ * caller may then commit the batch's offsets (this function commits nothing). Throws a retriable
+ * error when either was unavailable; calling it again with the same messages is safe.
+ */
+export async function persistBatch(messages: readonly ConsumedMessage[], deps: PersistDeps): Promise<MessageOutcome[]> {
+  const { writer, deadLetters, logger, metrics } = deps;
+  const decoded = messages.map(decodeMessage);
+  const valid = decoded.filter((entry) => entry.ok);
+
+  let results: Awaited<ReturnType<EventWriter['writeBatch']>> = [];
+  if (valid.length > 0) {
+    const endTimer = metrics.storeWriteSeconds.startTimer();
+    try {
+      results = await writer.writeBatch(valid.map((entry) => entry.event));
+    } finally {
+      endTimer();
+    }
+  }
+
+  const outcomes: MessageOutcome[] = [];
+  const letters: DeadLetter[] = [];
+  const traceIds = new Map<DeadLetter, string | undefined>();
+  let validIndex = 0;
+  for (const entry of decoded) {
+    const { offset } = entry.message;
+    if (!entry.ok) {
+      const letter = { message: entry.message, reason: entry.reason, detail: entry.detail };
+      letters.push(letter);
+      traceIds.set(letter, headerText(entry.message.headers, HEADERS.traceId));
+      outcomes.push({ offset, kind: 'dlq', reason: entry.reason });
+      continue;
+    }
+    const result = results[validIndex];
+    validIndex += 1;
+    if (result === undefined) throw new Error(`the writer returned no result for offset ${offset}`);
+    if (result.kind === 'rejected') {
+      const letter: DeadLetter = {
+        message: entry.message,
+        reason: 'store_rejected',
+        detail: `code ${result.code}: ${result.message}`,
+      };
+      letters.push(letter);
+      traceIds.set(letter, entry.event.traceId);
+      outcomes.push({ offset, kind: 'dlq', reason: 'store_rejected' });
+    } else {
+      outcomes.push({ offset, kind: result.kind });
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug(
+          { traceId: entry.event.traceId, eventId: entry.event.eventId, partition: entry.message.partition, offset },
+          result.kind === 'stored' ? 'event stored' : 'event already stored (redelivery)',
+        );
+      }
+    }
+  }
+
+  await deadLetters.publish(letters);
+  for (const letter of letters) {
+    logger.warn(
+      {
+        traceId: traceIds.get(letter),
+        reason: letter.reason,
+        detail: letter.detail,
+        topic: letter.message.topic,
+        partition: letter.message.partition,
+        offset: letter.message.offset,
+      },
+      'message dead-lettered',
+    );
+  }
+
+  const counts = countOutcomes(outcomes);
+  metrics.messagesConsumed.inc(messages.length);
+  metrics.batchSize.observe(messages.length);
+  metrics.eventsStored.inc(counts.stored);
+  metrics.eventsDuplicate.inc(counts.duplicate);
+  for (const letter of letters) metrics.eventsDeadLettered.inc({ reason: letter.reason });
+  const first = messages[0];
+  logger.info(
+    {
+      topic: first?.topic,
+      partition: first?.partition,
+      firstOffset: first?.offset,
+      lastOffset: messages[messages.length - 1]?.offset,
+      ...counts,
+    },
+    'batch persisted',
+  );
+  return outcomes;
+}
+
+export function countOutcomes(outcomes: readonly MessageOutcome[]): {
+  stored: number;
+  duplicate: number;
+  deadLettered: number;
+} {
+  const counts = { stored: 0, duplicate: 0, deadLettered: 0 };
+  for (const outcome of outcomes) {
+    if (outcome.kind === 'dlq') counts.deadLettered += 1;
+    else counts[outcome.kind] += 1;
+  }
+  return counts;
+}
+
+export function decodeMessage(message: ConsumedMessage): Decoded {
+  if (message.value === null) {
+    return { ok: false, message, reason: 'unparseable', detail: 'the message has no value (tombstone)' };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(message.value.toString('utf8'));
+  } catch (error) {
+    return { ok: false, message, reason: 'unparseable', detail: `not JSON: ${(error as Error).message}` };
+  }
+  const parsed = wireEventSchema.safeParse(json);
+  if (!parsed.success) {
+    const detail = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
+    return { ok: false, message, reason: 'schema_invalid', detail };
+  }
+  return { ok: true, message, event: parsed.data };
+}

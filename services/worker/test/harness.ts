@@ -1,0 +1,169 @@
+import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
+import pino, { type Logger } from 'pino';
+import type { Connection } from 'mongoose';
+import {
+  completeEvent,
+  encodeEvent,
+  ensureTopics,
+  HEADERS,
+  PRODUCER_DEFAULTS,
+  type ActivityEvent,
+  type LogModel,
+} from '@activity-logger/shared';
+import { createLogConsumer, type LogConsumer } from '../src/consumer';
+import { createKafkaDeadLetterPublisher, type KafkaDeadLetterPublisher } from '../src/dead-letters';
+import { createMongoEventWriter } from '../src/event-writer';
+import { createWorkerMetrics, type WorkerMetrics } from '../src/metrics';
+import { persistBatch } from '../src/persist-batch';
+import { eventually } from '../../../test/support/eventually';
+
+/**
+ * Builds the worker in-process from its real factories against the real servers, the same way
+ * main.ts does minus signals and the ops server, so a test can look at its metrics and stop it.
+ */
+export interface TestWorker {
+  readonly consumer: LogConsumer;
+  readonly deadLetters: KafkaDeadLetterPublisher;
+  readonly metrics: WorkerMetrics;
+  stop(): Promise<void>;
+}
+
+export const silentLogger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export async function startTestWorker(options: {
+  kafka: Kafka;
+  model: LogModel;
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  retry?: { initialMs: number; maxMs: number };
+}): Promise<TestWorker> {
+  const metrics = createWorkerMetrics({ defaultMetrics: false });
+  const deadLetters = createKafkaDeadLetterPublisher({ kafka: options.kafka, config: { topic: options.dlqTopic } });
+  await deadLetters.connect();
+  const writer = createMongoEventWriter(options.model);
+  const fatal: Error[] = [];
+  const consumer = createLogConsumer({
+    kafka: options.kafka,
+    config: {
+      topic: options.topic,
+      groupId: options.groupId,
+      partitionsConsumedConcurrently: 2,
+      retry: options.retry ?? { initialMs: 100, maxMs: 1000 },
+    },
+    persist: (messages) => persistBatch(messages, { writer, deadLetters, logger: silentLogger, metrics }),
+    logger: silentLogger,
+    metrics,
+    onFatal: (error) => fatal.push(error),
+  });
+  await consumer.start();
+  await eventually(() => (consumer.isReady() ? true : undefined), { what: 'the consumer to join its group' });
+  return {
+    consumer,
+    deadLetters,
+    metrics,
+    async stop() {
+      await consumer.stop();
+      await deadLetters.disconnect();
+      if (fatal.length > 0) throw new Error(`the consumer crashed: ${fatal[0]?.message}`, { cause: fatal[0] });
+    },
+  };
+}
+
+export function testEvents(count: number, prefix: string, users = 17): ActivityEvent[] {
+  const receivedAt = new Date();
+  return Array.from({ length: count }, (_, i) =>
+    completeEvent(
+      { userId: `user-${i % users}`, action: 'User_Login', metadata: { i, source: prefix } },
+      { receivedAt, traceId: `trace-${prefix}-${i}`, mintId: () => `${prefix}-${i}` },
+    ),
+  );
+}
+
+export function eventRecord(event: ActivityEvent): { key: string; value: string; headers: IHeaders } {
+  return { key: event.userId, value: encodeEvent(event), headers: { [HEADERS.traceId]: event.traceId } };
+}
+
+export function createTestProducer(kafka: Kafka): Producer {
+  return kafka.producer(PRODUCER_DEFAULTS);
+}
+
+/** Produces in chunks with acks=all, as the API does. */
+export async function produceEvents(
+  producer: Producer,
+  topic: string,
+  events: readonly ActivityEvent[],
+  chunk = 500,
+): Promise<void> {
+  for (let start = 0; start < events.length; start += chunk) {
+    await producer.send({ topic, acks: -1, messages: events.slice(start, start + chunk).map(eventRecord) });
+  }
+}
+
+export async function createTopics(admin: Admin, topics: readonly string[], partitions = 3): Promise<void> {
+  await ensureTopics(
+    admin,
+    topics.map((topic) => ({ topic, numPartitions: partitions })),
+  );
+}
+
+/** Sum over partitions of the group's committed offsets (a partition never committed counts 0). */
+export async function committedTotal(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+export async function highWatermarkTotal(admin: Admin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** Waits until the group committed exactly up to each partition's high watermark. */
+export async function waitForCommitsAtHighWatermark(admin: Admin, groupId: string, topic: string): Promise<void> {
+  const high = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)] as const));
+  await eventually(
+    async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const behind = (offsets?.partitions ?? []).filter((p) => Math.max(0, Number(p.offset)) !== high.get(p.partition));
+      return behind.length === 0 ? true : undefined;
+    },
+    { what: `group ${groupId} to commit up to the high watermarks of ${topic}` },
+  );
+}
+
+export async function storedCount(model: LogModel): Promise<number> {
+  return model.collection.countDocuments({});
+}
+
+/** Reads `count` records of a topic from the beginning with a throwaway group. */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  groupId: string,
+): Promise<{ key: string | null; value: Buffer | null; headers: Record<string, string> }[]> {
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
+  const records: { key: string | null; value: Buffer | null; headers: Record<string, string> }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+        );
+        records.push({ key: message.key?.toString() ?? null, value: message.value, headers });
+        return Promise.resolve();
+      },
+    });
+    await eventually(() => (records.length >= count ? true : undefined), { what: `${count} records on ${topic}` });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+export async function dropDatabase(connection: Connection | undefined): Promise<void> {
+  if (connection === undefined) return;
+  await connection.dropDatabase().catch(() => undefined);
+  await connection.close();
+}
