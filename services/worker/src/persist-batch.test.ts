@@ -154,4 +154,19 @@ describe('persistBatch', () => {
     expect(writer.calls).toBe(0);
     expect(deadLetters.published.map((l) => l.reason)).toEqual(['schema_invalid']);
   });
+
+  it("logs the batch's distinct traceIds at info level, so a trace can be followed into the worker", async () => {
+    const lines: string[] = [];
+    const capturing = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const events = [event(1), event(2), { ...event(3), traceId: 'trace-1' }];
+    await persistBatch(
+      events.map((e) => message(encodeEvent(e))),
+      { ...deps(), logger: capturing },
+    );
+    const batchLine = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((l) => l.msg === 'batch persisted');
+    expect(batchLine?.traceIds).toEqual(['trace-1', 'trace-2']);
+    expect(batchLine?.stored).toBe(3);
+  });
 });

@@ -108,6 +108,7 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
   const first = messages[0];
   logger.info(
     {
+      ...batchTraceIds(valid.map((entry) => entry.event.traceId)),
       topic: first?.topic,
       partition: first?.partition,
       firstOffset: first?.offset,
@@ -117,6 +118,18 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
     'batch persisted',
   );
   return outcomes;
+}
+
+const MAX_LOGGED_TRACE_IDS = 50;
+
+/**
+ * The distinct traceIds of a batch for its info line, so an event's trace can be followed into
+ * the worker at the default log level (events of one request share a traceId, so there are few).
+ */
+function batchTraceIds(traceIds: readonly string[]): { traceIds: string[]; traceIdsOmitted?: number } {
+  const distinct = [...new Set(traceIds)];
+  if (distinct.length <= MAX_LOGGED_TRACE_IDS) return { traceIds: distinct };
+  return { traceIds: distinct.slice(0, MAX_LOGGED_TRACE_IDS), traceIdsOmitted: distinct.length - MAX_LOGGED_TRACE_IDS };
 }
 
 export function countOutcomes(outcomes: readonly MessageOutcome[]): {
