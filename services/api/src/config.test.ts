@@ -1,0 +1,54 @@
+import { ConfigError } from '@activity-logger/shared';
+import { loadApiConfig } from './config';
+
+const minimal = { KAFKA_BROKERS: '127.0.0.1:9092', MONGODB_URI: 'mongodb://127.0.0.1:27017/logs' };
+
+function variablesNamedBy(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    loadApiConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.variables;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadApiConfig', () => {
+  it('fills in the documented defaults', () => {
+    const config = loadApiConfig(minimal);
+    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0' });
+    expect(config.topic).toEqual({ name: 'activity-logs', partitions: 6 });
+    expect(config.produce).toEqual({ timeoutMs: 5000, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 });
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'activity-logger', ssl: false });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes Confluent Cloud and Atlas settings', () => {
+    const config = loadApiConfig({
+      KAFKA_BROKERS: 'pkc-1.europe-west1.gcp.confluent.cloud:9092',
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'key',
+      KAFKA_SASL_PASSWORD: 'secret',
+      MONGODB_URI: 'mongodb+srv://user:pw@cluster0.abcde.mongodb.net/logs?retryWrites=true',
+    });
+    expect(config.kafka.ssl).toBe(true);
+    expect(config.kafka.sasl).toEqual({ mechanism: 'plain', username: 'key', password: 'secret' });
+    expect(config.mongo.uri).toMatch(/^mongodb\+srv:/);
+  });
+
+  it.each([
+    ['a missing broker list', { MONGODB_URI: minimal.MONGODB_URI }, 'KAFKA_BROKERS'],
+    ['a non-numeric port', { ...minimal, PORT: 'http' }, 'PORT'],
+    ['a produce timeout of 0', { ...minimal, PRODUCE_TIMEOUT_MS: '0' }, 'PRODUCE_TIMEOUT_MS'],
+    ['a URI of another scheme', { ...minimal, MONGODB_URI: 'postgres://x' }, 'MONGODB_URI'],
+    [
+      'SASL without a password',
+      { ...minimal, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'k' },
+      'KAFKA_SASL_PASSWORD',
+    ],
+    ['production without a cursor secret', { ...minimal, NODE_ENV: 'production' }, 'CURSOR_SECRET'],
+  ])('names the variable for %s', (_name, env, variable) => {
+    expect(variablesNamedBy(env)).toContain(variable);
+  });
+});
