@@ -112,6 +112,7 @@ start_kafka() {
   setsid nohup java "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_HOME/server.properties" \
     >"$LOGS/kafka.out" 2>&1 </dev/null &
   echo $! >"$KAFKA_PID"
+  STARTED+=(Kafka)
 }
 
 kafka_ready() {
@@ -157,11 +158,25 @@ start_ferretdb() {
     --telemetry=disable --debug-addr=- --log-level=warn \
     >"$LOGS/ferretdb.log" 2>&1 </dev/null &
   echo $! >"$FERRET_PID"
+  STARTED+=(FerretDB)
 }
 
 ferretdb_ready() { port_open "$FERRETDB_PORT"; }
 
 # ------------------------------------------------------------------------------ verbs
+
+# What this invocation of `up` started, so a failed start leaves nothing half-running behind.
+STARTED=()
+
+stop_started() {
+  local name
+  for name in "${STARTED[@]}"; do
+    case $name in
+      Kafka) stop_one Kafka "$KAFKA_PID" "$KAFKA_MARKER" >&2 ;;
+      FerretDB) stop_one FerretDB "$FERRET_PID" "$FERRET_BIN" >&2 ;;
+    esac
+  done
+}
 
 wait_ready() {
   local name=$1 check=$2 pidfile=$3 marker=$4 log=$5 deadline=$((SECONDS + READY_TIMEOUT_S))
@@ -201,6 +216,8 @@ stop_one() {
 
 cmd_up() {
   mkdir -p "$STACK"
+  # Any failure (a missing tool, a server that does not come up) stops what this call started.
+  trap 'if (($? != 0)); then stop_started; fi' EXIT
   # Both start at once; the JVM takes longest, so FerretDB is usually ready first.
   start_kafka
   start_ferretdb
