@@ -37,6 +37,16 @@ running_pid() {
   echo "$pid"
 }
 
+# A process started in the background runs this script's code until it execs the server, and only
+# then has the command line that running_pid recognises; wait for that (or for it to be gone).
+await_exec() {
+  local pid=$1 marker=$2 tries=100
+  while ((tries-- > 0)) && [[ -r /proc/$pid/cmdline ]]; do
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker" && return 0
+    sleep 0.05
+  done
+}
+
 show_log_tail() {
   local log=$1
   printf 'stack: the log is %s; its last lines:\n' "$log" >&2
@@ -113,6 +123,7 @@ start_kafka() {
     >"$LOGS/kafka.out" 2>&1 </dev/null &
   echo $! >"$KAFKA_PID"
   STARTED+=(Kafka)
+  await_exec $! "$KAFKA_MARKER"
 }
 
 kafka_ready() {
@@ -159,6 +170,7 @@ start_ferretdb() {
     >"$LOGS/ferretdb.log" 2>&1 </dev/null &
   echo $! >"$FERRET_PID"
   STARTED+=(FerretDB)
+  await_exec $! "$FERRET_BIN"
 }
 
 ferretdb_ready() { port_open "$FERRETDB_PORT"; }
