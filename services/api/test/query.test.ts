@@ -115,6 +115,7 @@ describe('GET /api/logs (real store)', () => {
     ['a non-numeric limit', { limit: 'ten' }, 'limit'],
     ['an unknown order', { order: 'random' }, 'order'],
     ['a bad date', { from: 'last week' }, 'from'],
+    ['a date past year 9999', { from: '9999999999999999' }, 'from'],
     ['from after to', { from: '2024-03-02T00:00:00Z', to: '2024-03-01T00:00:00Z' }, 'from'],
     ['an unknown parameter', { sort: 'userId' }, 'sort'],
   ])('answers 400 for %s', async (_name, query, path) => {

@@ -67,14 +67,27 @@ function findMetadataProblem(
   return undefined;
 }
 
+/**
+ * The latest instant whose ISO 8601 form has a four-digit year. Later ones serialise as
+ * `+010000-…`, which ISO parsers (the worker's among them) refuse, so such an event would be
+ * accepted and then never stored.
+ */
+export const MAX_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+const withinRange = (date: Date) => date.getTime() <= MAX_TIMESTAMP_MS;
+const RANGE_MESSAGE = 'must not be after 9999-12-31T23:59:59.999Z';
+
 /** ISO 8601 with a time zone, or epoch milliseconds; both become a Date. */
 export const timestampSchema = z.union([
-  z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
+  z.iso
+    .datetime({ offset: true })
+    .transform((value) => new Date(value))
+    .refine(withinRange, RANGE_MESSAGE),
   z
     .number()
     .int()
     .min(0)
-    .max(8.64e15, 'is beyond the largest representable date')
+    .max(MAX_TIMESTAMP_MS, RANGE_MESSAGE)
     .transform((value) => new Date(value)),
 ]);
 

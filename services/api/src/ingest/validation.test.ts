@@ -1,6 +1,8 @@
+import { completeEvent, encodeEvent, wireEventSchema } from '@activity-logger/shared';
 import { validateBatch, validateEvent } from './validation';
 
 const base = { userId: 'u-1', action: 'User_Login' };
+const context = { receivedAt: new Date(), traceId: 't', mintId: () => 'id-1' };
 const paths = (body: unknown) => {
   const result = validateEvent(body);
   return result.ok ? [] : result.details.map((d) => d.path);
@@ -24,6 +26,13 @@ describe('validateEvent', () => {
     expect(result.ok && result.value.timestamp?.getTime()).toBe(0);
   });
 
+  it('accepts the last instant of year 9999, which the worker can still read back', () => {
+    const result = validateEvent({ ...base, timestamp: 253402300799999 });
+    expect(result.ok && result.value.timestamp?.toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    const wire = JSON.parse(encodeEvent(completeEvent(result.ok ? result.value : base, context))) as unknown;
+    expect(wireEventSchema.safeParse(wire).success).toBe(true);
+  });
+
   it.each([
     ['userId missing', { action: 'a' }, 'userId'],
     ['userId empty', { ...base, userId: '' }, 'userId'],
@@ -42,6 +51,8 @@ describe('validateEvent', () => {
     ['a timestamp without a zone', { ...base, timestamp: '2024-05-01T10:00:00' }, 'timestamp'],
     ['a fractional epoch timestamp', { ...base, timestamp: 1.5 }, 'timestamp'],
     ['a negative epoch timestamp', { ...base, timestamp: -1 }, 'timestamp'],
+    ['an epoch timestamp after year 9999', { ...base, timestamp: 253402300800000 }, 'timestamp'],
+    ['an ISO timestamp whose UTC is after year 9999', { ...base, timestamp: '9999-12-31T23:00:00-05:00' }, 'timestamp'],
     ['an eventId with a space', { ...base, eventId: 'a b' }, 'eventId'],
     ['an eventId over 64 chars', { ...base, eventId: 'e'.repeat(65) }, 'eventId'],
     ['an empty eventId', { ...base, eventId: '' }, 'eventId'],

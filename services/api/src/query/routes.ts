@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { eventIdSchema } from '@activity-logger/shared';
+import { eventIdSchema, MAX_TIMESTAMP_MS } from '@activity-logger/shared';
 import { notFound, validationFailed } from '../http/errors';
 import { CursorCodec, fingerprint } from './cursor';
 import type { LogReader } from './log-reader';
@@ -8,13 +8,13 @@ import type { LogReader } from './log-reader';
 export const MAX_PAGE = 500;
 
 /** A point in time in a query string: ISO 8601 with a zone, or epoch milliseconds. */
-const instant = z.union([
-  z.iso.datetime({ offset: true }).transform((value) => new Date(value)),
-  z
-    .string()
-    .regex(/^\d{1,16}$/, 'must be an ISO 8601 date-time or epoch milliseconds')
-    .transform((value) => new Date(Number(value))),
-]);
+const instant = z
+  .union([
+    z.iso.datetime({ offset: true }),
+    z.string().regex(/^\d{1,16}$/, 'must be an ISO 8601 date-time or epoch milliseconds'),
+  ])
+  .transform((value) => new Date(/^\d+$/.test(value) ? Number(value) : value))
+  .refine((date) => date.getTime() <= MAX_TIMESTAMP_MS, 'must not be after 9999-12-31T23:59:59.999Z');
 
 const text = z.string().min(1).max(128);
 
