@@ -63,6 +63,8 @@ require() {
 KAFKA_HOME="$STACK/kafka"
 KAFKA_LIBS="$KAFKA_HOME/libs"
 KAFKA_PID="$STACK/kafka.pid"
+# Written once the broker has logged that it started; the log itself rolls over in time.
+KAFKA_READY="$STACK/kafka.ready"
 KAFKA_MARKER="-Dactivity-logger.stack=$ROOT"
 
 kafka_version() { sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/kafka/pom.xml"; }
@@ -118,6 +120,7 @@ start_kafka() {
   provision_kafka
   configure_kafka
   say "starting Kafka $(kafka_version) on 127.0.0.1:$KAFKA_PORT"
+  rm -f "$KAFKA_READY"
   : >"$LOGS/kafka.log"
   setsid nohup java "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_HOME/server.properties" \
     >"$LOGS/kafka.out" 2>&1 </dev/null &
@@ -127,7 +130,9 @@ start_kafka() {
 }
 
 kafka_ready() {
-  port_open "$KAFKA_PORT" && grep -q 'Kafka Server started' "$LOGS/kafka.log" 2>/dev/null
+  port_open "$KAFKA_PORT" || return 1
+  [[ -f $KAFKA_READY ]] && return 0
+  grep -q 'Kafka Server started' "$LOGS/kafka.log" 2>/dev/null && touch "$KAFKA_READY"
 }
 
 # -------------------------------------------------------------------------- FerretDB
@@ -214,6 +219,7 @@ stop_one() {
     return 0
   fi
   kill -TERM "$pid"
+  [[ $name == Kafka ]] && rm -f "$KAFKA_READY"
   deadline=$((SECONDS + 30))
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS >= deadline)); then

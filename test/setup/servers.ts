@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
@@ -83,10 +84,14 @@ async function startContainers(): Promise<Servers> {
 }
 
 async function startLocalStack(): Promise<Servers> {
-  const alreadyUp = await run('bash', [stackScript, 'status']).then(
-    () => true,
-    () => false,
-  );
+  // Up already: this checkout's stack, or servers on the same ports that someone else runs
+  // (another checkout's stack, `docker compose up`). Either way they are used and left running.
+  const alreadyUp =
+    (await run('bash', [stackScript, 'status']).then(
+      () => true,
+      () => false,
+    )) ||
+    ((await portAnswers(9092)) && (await portAnswers(27017)));
   if (!alreadyUp) {
     try {
       await run('bash', [stackScript, 'up'], { maxBuffer: 10 * 1024 * 1024 });
@@ -98,9 +103,22 @@ async function startLocalStack(): Promise<Servers> {
   return {
     kafkaBrokers: '127.0.0.1:9092',
     mongoUri: 'mongodb://127.0.0.1:27017',
-    // A stack that was already running belongs to whoever started it.
+    // Servers that were already running belong to whoever started them.
     stop: async () => {
       if (!alreadyUp) await run('bash', [stackScript, 'down']);
     },
   };
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: 1000 });
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
