@@ -7,6 +7,8 @@ import { isRetriable } from './errors';
 import type { WorkerMetrics } from './metrics';
 import type { MessageOutcome } from './persist-batch';
 
+const HEARTBEAT_TICK_MS = 1000;
+
 export interface LogConsumer {
   /** Connects, subscribes and starts consuming; resolves once kafkajs runs (before the group is joined). */
   start(): Promise<void>;
@@ -83,6 +85,9 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
         logger.info({ ...where, messages: messages.length }, 'batch abandoned uncommitted; it will be redelivered');
         return;
       }
+      // A slow store must not cost the group membership: heartbeat while the write runs too
+      // (kafkajs sends at most one per heartbeatInterval however often this asks).
+      const ticker = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_TICK_MS);
       try {
         await persist(messages);
         break;
@@ -92,6 +97,8 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
         const delayMs = backoffDelay(attempt, config.retry);
         logger.warn({ ...where, err: error, attempt: attempt + 1, delayMs }, 'batch not persisted; retrying');
         await waitWithHeartbeats(delayMs, { heartbeat, shouldAbandon, signal: stopping.signal });
+      } finally {
+        clearInterval(ticker);
       }
     }
 
