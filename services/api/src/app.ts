@@ -1,7 +1,7 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from '@activity-logger/shared';
 import type { ApiConfig } from './config';
-import { errorHandler, notFound } from './http/errors';
+import { errorHandler, notFound, toHttpError } from './http/errors';
 import { assignTraceId } from './http/trace';
 import { ingestRoutes } from './ingest/routes';
 import type { EventPublisher } from './ingest/publisher';
@@ -13,13 +13,15 @@ import { queryRoutes } from './query/routes';
 export interface AppDeps {
   readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret'>;
   readonly publisher: EventPublisher;
+  /** Whether Kafka answers now (see `kafkaReadiness`). */
+  readonly kafkaReady: () => Promise<boolean>;
   readonly reader: LogReader;
   readonly logger: Logger;
   readonly metrics: ApiMetrics;
 }
 
 /** The Express app, not listening: main.ts listens, tests drive it with supertest. */
-export function createApp({ config, publisher, reader, logger, metrics }: AppDeps): Express {
+export function createApp({ config, publisher, kafkaReady, reader, logger, metrics }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // flat strings only: no `a[b]=c` objects
@@ -29,7 +31,7 @@ export function createApp({ config, publisher, reader, logger, metrics }: AppDep
     opsRoutes({
       registry: metrics.registry,
       readiness: [
-        { name: 'kafka', check: () => Promise.resolve(publisher.isConnected()) },
+        { name: 'kafka', check: kafkaReady },
         { name: 'mongodb', check: async () => reader.ping().then(() => true) },
       ],
     }),
@@ -39,6 +41,7 @@ export function createApp({ config, publisher, reader, logger, metrics }: AppDep
   app.use(() => {
     throw notFound('This route');
   });
+  app.use(countIngestRejections(metrics));
   app.use(errorHandler(logger));
   return app;
 }
@@ -52,5 +55,15 @@ function recordDuration(metrics: ApiMetrics): RequestHandler {
       stop({ method: req.method, route, status: String(res.statusCode) });
     });
     next();
+  };
+}
+
+/** Every refused ingest request, whatever refused it (validation, body parser, Kafka), by code. */
+function countIngestRejections(metrics: ApiMetrics): ErrorRequestHandler {
+  return (error: unknown, req, _res, next) => {
+    if (req.method === 'POST' && (req.path === '/api/logs' || req.path === '/api/logs/batch')) {
+      metrics.ingestRejected.inc({ reason: toHttpError(error).code });
+    }
+    next(error);
   };
 }

@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import {
   ConfigError,
   connectMongo,
@@ -7,6 +7,7 @@ import {
   createLogger,
   ensureQueryIndexes,
   ensureTopics,
+  kafkaReadiness,
   logModel,
   PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
@@ -37,10 +38,10 @@ async function main(): Promise<void> {
     requestTimeout: config.produce.timeoutMs,
     retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
   });
+  // Kept connected: /readyz asks the cluster through it.
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [{ topic: config.topic.name, numPartitions: config.topic.partitions }]);
-  await admin.disconnect();
 
   const producer = kafka.producer(PRODUCER_DEFAULTS);
   const publisher = createKafkaPublisher(
@@ -69,12 +70,25 @@ async function main(): Promise<void> {
   const model = logModel(connection);
   await ensureQueryIndexes(model);
 
-  const app = createApp({ config, publisher, reader: createLogReader(model), logger, metrics });
-  const server: Server = app.listen(config.http.port, config.http.host, () => {
-    logger.info({ port: config.http.port }, `api listening on http://${config.http.host}:${config.http.port}`);
+  const app = createApp({
+    config,
+    publisher,
+    kafkaReady: kafkaReadiness(admin),
+    reader: createLogReader(model),
+    logger,
+    metrics,
+  });
+  let draining = false;
+  const server = createServer((req, res) => {
+    // While draining, every answer tells keep-alive clients to reconnect (to another replica).
+    if (draining) res.setHeader('Connection', 'close');
+    app(req, res);
   });
   // Keep-alive sockets longer than a typical load balancer's idle timeout avoid spurious 502s.
   server.keepAliveTimeout = 65_000;
+  server.listen(config.http.port, config.http.host, () => {
+    logger.info({ port: config.http.port }, `api listening on http://${config.http.host}:${config.http.port}`);
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) =>
@@ -85,10 +99,17 @@ async function main(): Promise<void> {
         process.exit(1);
       }, 25_000);
       forced.unref();
-      // Stop taking requests, let in-flight ones get their acknowledgement, then disconnect.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop taking connections and let requests in flight get their acknowledgement (each waits
+      // at most PRODUCE_TIMEOUT_MS); busy keep-alive connections are closed after that.
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cutOff = setTimeout(() => server.closeAllConnections(), config.produce.timeoutMs + 1000);
+      await closed;
+      clearTimeout(cutOff);
       await publisher.close();
       await producer.disconnect();
+      await admin.disconnect();
       await connection.close();
       logger.info('stopped');
     })());

@@ -18,9 +18,9 @@ export function createApiMetrics() {
       help: 'Events acknowledged by Kafka and answered 202',
       registers: [registry],
     }),
-    eventsRejected: new Counter({
-      name: 'api_events_rejected_total',
-      help: 'Events or requests refused, by reason (invalid: per request; unavailable: per event)',
+    ingestRejected: new Counter({
+      name: 'api_ingest_rejected_total',
+      help: 'POST /api/logs[/batch] requests refused, by error code (a batch is refused whole)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

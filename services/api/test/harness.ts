@@ -7,6 +7,7 @@ import {
   createKafka,
   ensureQueryIndexes,
   ensureTopics,
+  kafkaReadiness,
   logModel,
   type LogModel,
   PRODUCER_DEFAULTS,
@@ -54,6 +55,8 @@ export async function startTestApi(
           retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 500 },
         });
   const producer: Producer = producerKafka.producer(PRODUCER_DEFAULTS);
+  // Readiness asks the same brokers the producer uses (so an unreachable broker reads as such).
+  const probeAdmin: Admin = producerKafka.admin();
 
   const metrics = createApiMetrics();
   const publisher = createKafkaPublisher(
@@ -88,6 +91,7 @@ export async function startTestApi(
       cursorSecret: 'test-cursor-secret-0123456789',
     },
     publisher,
+    kafkaReady: kafkaReadiness(probeAdmin),
     reader: createLogReader(model),
     logger: silentLogger,
     metrics,
@@ -103,6 +107,7 @@ export async function startTestApi(
     async close() {
       await publisher.close();
       await producer.disconnect().catch(() => undefined);
+      await probeAdmin.disconnect().catch(() => undefined);
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
       await admin.disconnect();
       await connection.dropDatabase();

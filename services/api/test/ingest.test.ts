@@ -1,14 +1,21 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Admin } from 'kafkajs';
 import request from 'supertest';
+import { completeEvent } from '@activity-logger/shared';
 import { readTopic, startTestApi, type TestApi } from './harness';
 
 describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
   let api: TestApi;
+  let kafkaAdmin: Admin;
+  const admin = () => kafkaAdmin;
 
   beforeAll(async () => {
     api = await startTestApi();
+    kafkaAdmin = api.kafka.admin();
+    await kafkaAdmin.connect();
   });
   afterAll(async () => {
+    await kafkaAdmin.disconnect();
     await api.close();
   });
 
@@ -20,6 +27,9 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
       .send({ userId: 'u-1', action: 'User_Login', metadata: { ip: '10.0.0.1' }, timestamp: 1700000000000 });
 
     expect(res.status).toBe(202);
+    // Read the moment the response arrived, without waiting: the broker already holds the event.
+    const offsets = await admin().fetchTopicOffsets(api.topic);
+    expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(1);
     expect(res.body).toEqual({
       status: 'Logged',
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
@@ -97,6 +107,11 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
     const text = await request(api.app).post('/api/logs').set('Content-Type', 'text/plain').send('userId=u');
     expect(text.status).toBe(415);
     expect(text.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+
+    const rejected = await api.metrics.ingestRejected.get();
+    const count = (reason: string) => rejected.values.find((v) => v.labels.reason === reason)?.value;
+    expect(count('MALFORMED_JSON')).toBeGreaterThanOrEqual(1);
+    expect(count('UNSUPPORTED_MEDIA_TYPE')).toBeGreaterThanOrEqual(1);
   });
 
   it('answers 413 above the size limits and 400 above 1000 events', async () => {
@@ -130,6 +145,26 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
     const after =
       (await api.metrics.produceBatchSize.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
     expect(after - before).toBeGreaterThanOrEqual(2);
+  });
+
+  it('sends a publish made just after the previous one was acknowledged, without waiting for its deadline', async () => {
+    // An in-process caller one async layer away publishes in the window between the end of the
+    // publisher's drain and its cleanup; with the real producer this once left every second
+    // publish queued until it timed out.
+    const send = async (i: number) => {
+      await api.publisher.publish(
+        [
+          completeEvent(
+            { userId: 'seq', action: 'a' },
+            { receivedAt: new Date(), traceId: 't', mintId: () => `seq-${i}` },
+          ),
+        ],
+        Date.now() + 2000,
+      );
+    };
+    const started = Date.now();
+    for (let i = 0; i < 6; i += 1) await send(i);
+    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('coalesces concurrent requests into fewer produce requests', async () => {

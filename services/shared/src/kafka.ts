@@ -98,3 +98,22 @@ export const PRODUCER_DEFAULTS: ProducerConfig = {
   createPartitioner: Partitioners.DefaultPartitioner,
   allowAutoTopicCreation: false,
 };
+
+/**
+ * A readiness probe that asks the cluster rather than trusting a flag: kafkajs emits no
+ * disconnect event when a broker goes away, only when we disconnect. Concurrent calls share one
+ * request, so a hanging cluster does not pile up probes; callers bound the wait.
+ */
+export function kafkaReadiness(admin: Admin): () => Promise<boolean> {
+  let inFlight: Promise<boolean> | undefined;
+  return () =>
+    (inFlight ??= (async () => {
+      try {
+        await admin.connect();
+        const { brokers } = await admin.describeCluster();
+        return brokers.length > 0;
+      } finally {
+        inFlight = undefined;
+      }
+    })());
+}

@@ -57,7 +57,6 @@ export interface KafkaDeadLetterPublisher extends DeadLetterPublisher {
   connect(): Promise<void>;
   /** Closes the producer; called once the consumer stopped, so that no publish is in flight. */
   disconnect(): Promise<void>;
-  isConnected(): boolean;
 }
 
 export function createKafkaDeadLetterPublisher(deps: {
@@ -68,18 +67,10 @@ export function createKafkaDeadLetterPublisher(deps: {
   const now = deps.now ?? (() => new Date());
   // No auto-creation: the DLQ topic is created at start (ensureTopics), and a misspelt one must fail.
   const producer: Producer = deps.kafka.producer(PRODUCER_DEFAULTS);
-  let connected = false;
-  producer.on(producer.events.CONNECT, () => {
-    connected = true;
-  });
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = false;
-  });
 
   return {
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
-    isConnected: () => connected,
     async publish(letters) {
       if (letters.length === 0) return;
       const failedAt = now();

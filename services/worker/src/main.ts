@@ -7,6 +7,7 @@ import {
   createLogger,
   ensureQueryIndexes,
   ensureTopics,
+  kafkaReadiness,
   logModel,
   type Logger,
 } from '@activity-logger/shared';
@@ -41,6 +42,8 @@ function main(): void {
   const logger = createLogger(config.logger);
   const metrics = createWorkerMetrics();
   const kafka = createKafka(config.kafka, logger);
+  // Creates the topics at start, then stays connected for /readyz to ask the cluster.
+  const admin = kafka.admin();
 
   let connection: Connection | undefined;
   let retention: Retention | undefined;
@@ -55,6 +58,7 @@ function main(): void {
     stopping ??= (async () => {
       await attempt('consumer', logger, () => consumer?.stop());
       await attempt('dead letter producer', logger, () => deadLetters?.disconnect());
+      await attempt('kafka admin', logger, () => admin.disconnect());
       await attempt('retention', logger, () => retention?.stop());
       await attempt('mongodb', logger, () => connection?.close());
       await attempt('ops server', logger, () => opsServer?.close());
@@ -91,7 +95,7 @@ function main(): void {
       readiness: {
         consumer: () => consumer?.isReady() ?? false,
         mongodb: () => pingMongo(connection),
-        deadLetterProducer: () => deadLetters?.isConnected() ?? false,
+        kafka: kafkaReadiness(admin),
       },
       registry: metrics.registry,
       logger,
@@ -104,16 +108,11 @@ function main(): void {
     retention = createRetention({ model, config: config.retention, logger, metrics });
     const retentionMode = await retention.start();
 
-    const admin = kafka.admin();
     await admin.connect();
-    try {
-      await ensureTopics(admin, [
-        { topic: config.topics.topic, numPartitions: config.topics.partitions },
-        { topic: config.topics.dlqTopic, numPartitions: config.topics.partitions },
-      ]);
-    } finally {
-      await admin.disconnect();
-    }
+    await ensureTopics(admin, [
+      { topic: config.topics.topic, numPartitions: config.topics.partitions },
+      { topic: config.topics.dlqTopic, numPartitions: config.topics.partitions },
+    ]);
 
     const publisher = createKafkaDeadLetterPublisher({ kafka, config: config.deadLetters });
     deadLetters = publisher;

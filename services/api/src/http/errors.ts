@@ -47,14 +47,16 @@ function fromBodyParser(error: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** Any error as the HttpError it is answered with. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  return fromBodyParser(error) ?? new HttpError(500, 'INTERNAL', 'Something went wrong on our side.', { cause: error });
+}
+
 /** The one place errors become responses: JSON in the contract's shape, never a stack trace. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const httpError =
-      error instanceof HttpError
-        ? error
-        : (fromBodyParser(error) ??
-          new HttpError(500, 'INTERNAL', 'Something went wrong on our side.', { cause: error }));
+    const httpError = toHttpError(error);
     const traceId = res.locals.traceId as string | undefined;
     if (httpError.status >= 500) {
       logger.error({ err: httpError.cause ?? httpError, traceId, path: req.path }, httpError.message);

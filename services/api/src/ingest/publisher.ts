@@ -4,7 +4,6 @@ import { AppError, encodeEvent, HEADERS, type ActivityEvent } from '@activity-lo
 /** Hands events to Kafka; resolves only once the broker acknowledged every one with acks=all. */
 export interface EventPublisher {
   publish(events: readonly ActivityEvent[], deadline: number): Promise<void>;
-  isConnected(): boolean;
   /** Stops taking events and waits for what is queued or in flight. */
   close(): Promise<void>;
 }
@@ -116,6 +115,14 @@ export function createKafkaPublisher(
         if (item.request.remaining === 0) settle(item.request);
       }
     } catch (error) {
+      // The byte cap is an estimate; should a broker still find a partition's batch too large
+      // (a smaller message.max.bytes, say), halves are sent instead of failing every request.
+      if (chunk.length > 1 && isMessageTooLarge(error)) {
+        const half = Math.ceil(chunk.length / 2);
+        await sendChunk(chunk.slice(0, half));
+        await sendChunk(chunk.slice(half));
+        return;
+      }
       observer.failed(chunk.length, error);
       const failure = new PublishError('PUBLISH_FAILED', 'Kafka did not acknowledge the events.', error);
       for (const item of chunk) settle(item.request, failure);
@@ -136,6 +143,9 @@ export function createKafkaPublisher(
     if (sending !== undefined) return; // the running drain picks the queue up when its send ends
     sending = drain().finally(() => {
       sending = undefined;
+      // Events queued after the drain's last look but before this ran found `sending` still
+      // set and scheduled nothing; they must not wait for their deadline.
+      if (queue.length > 0) schedule();
     });
   }
 
@@ -178,8 +188,7 @@ export function createKafkaPublisher(
               [HEADERS.contentType]: 'application/json',
             },
           };
-          // Value, key and headers, plus Kafka's per-record overhead.
-          const bytes = Buffer.byteLength(value) + Buffer.byteLength(event.userId) + 128;
+          const bytes = recordBytes(message);
           queue.push({ message, bytes, request });
           queuedBytes += bytes;
         }
@@ -187,12 +196,37 @@ export function createKafkaPublisher(
       });
     },
 
-    isConnected: () => connected,
-
     async close() {
       closed = true;
       flush();
       while (sending !== undefined) await sending;
     },
   };
+}
+
+/**
+ * An upper estimate of a record's size in a Kafka record batch: key, value and headers, plus the
+ * record's own framing (length, attributes, deltas and per-header lengths as varints).
+ */
+export function recordBytes(message: Message): number {
+  let bytes = 40 + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    bytes += 10 + Buffer.byteLength(name) + byteLength(value as string | Buffer | undefined);
+  }
+  return bytes;
+}
+
+function byteLength(value: string | Buffer | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+/** kafkajs reports MESSAGE_TOO_LARGE as a protocol error, sometimes wrapped in a retry error. */
+function isMessageTooLarge(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if ((current as { type?: string }).type === 'MESSAGE_TOO_LARGE') return true;
+    const { errors } = current as { errors?: unknown[] };
+    if (Array.isArray(errors) && errors.some(isMessageTooLarge)) return true;
+  }
+  return false;
 }

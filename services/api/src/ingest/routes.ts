@@ -25,10 +25,7 @@ export function ingestRoutes(deps: IngestDeps): Router {
   /** Validated events → Kafka, answering only once the broker acknowledged all of them. */
   async function accept<T>(validated: Validated<T>, toEvents: (value: T) => ClientEvent[], res: Response) {
     const traceId = res.locals.traceId as string;
-    if (!validated.ok) {
-      metrics.eventsRejected.inc({ reason: 'invalid' });
-      throw validationFailed(validated.details);
-    }
+    if (!validated.ok) throw validationFailed(validated.details);
     const receivedAt = now();
     const events: ActivityEvent[] = toEvents(validated.value).map((event) =>
       completeEvent(event, { receivedAt, traceId, mintId: () => uuidv7(receivedAt.getTime()) }),
@@ -37,7 +34,6 @@ export function ingestRoutes(deps: IngestDeps): Router {
       await publisher.publish(events, receivedAt.getTime() + deps.produceTimeoutMs);
     } catch (error) {
       if (!(error instanceof PublishError)) throw error;
-      metrics.eventsRejected.inc({ reason: 'unavailable' }, events.length);
       logger.warn({ traceId, events: events.length, code: error.code, err: error.cause }, 'events not acknowledged');
       throw new HttpError(503, 'UNAVAILABLE', 'The event log cannot take events right now; retry later.', {
         retryAfterSeconds: 5,

@@ -1,0 +1,83 @@
+import { Agent, request } from 'node:http';
+import pino from 'pino';
+import { createKafka } from '@activity-logger/shared';
+import { eventually } from '../../../test/support/eventually';
+import { testServers, uniqueName } from '../../../test/support/isolation';
+import { freePort, startService, waitReady } from '../../../test/support/service-process';
+
+/** POSTs one event over a keep-alive agent; resolves with the status and Connection header. */
+function post(agent: Agent, port: number): Promise<{ status: number; connection: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        path: '/api/logs',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ userId: 'keep-alive', action: 'Ping' }));
+  });
+}
+
+describe('api process and SIGTERM', () => {
+  const env = {
+    KAFKA_BROKERS: testServers().kafkaBrokers.join(','),
+    MONGODB_URI: testServers().mongoUri,
+    MONGODB_DB: uniqueName('api-stop'),
+    KAFKA_TOPIC: uniqueName('api-stop'),
+  };
+
+  afterAll(async () => {
+    const admin = createKafka(
+      { brokers: testServers().kafkaBrokers, clientId: 't', ssl: false },
+      pino({ level: 'silent' }),
+    ).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [env.KAFKA_TOPIC] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('drains busy keep-alive connections and exits 0, answering every request it took', async () => {
+    const port = await freePort();
+    const api = startService('api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
+    await waitReady(api, `http://127.0.0.1:${port}/readyz`);
+
+    // Four clients that keep their connections busy, as a load balancer's pool does.
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const answers: { status: number; connection: string | undefined }[] = [];
+    let refused = 0;
+    let running = true;
+    const clients = Array.from({ length: 4 }, async () => {
+      while (running) {
+        try {
+          answers.push(await post(agent, port));
+        } catch {
+          refused += 1; // the server has closed its listener: the client would go elsewhere
+          if (refused > 20) return;
+        }
+      }
+    });
+
+    await eventually(() => (answers.length >= 50 ? true : undefined), { what: '50 answers before SIGTERM' });
+    const signalledAt = Date.now();
+    const code = await api.stop('SIGTERM');
+    const stoppedIn = Date.now() - signalledAt;
+    running = false;
+    await Promise.all(clients);
+    agent.destroy();
+
+    expect({ code, output: code === 0 ? '' : api.output() }).toEqual({ code: 0, output: '' });
+    expect(stoppedIn).toBeLessThan(10_000);
+    expect(answers.every((answer) => answer.status === 202)).toBe(true);
+    // Answers given while draining told the client to drop the connection.
+    expect(answers.some((answer) => answer.connection === 'close')).toBe(true);
+  });
+});
