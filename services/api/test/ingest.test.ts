@@ -167,6 +167,25 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
+  it('acknowledges two concurrent 1,000-event batches with the longest ids on one partition', async () => {
+    // Headers count too: a 128-character X-Request-Id becomes each event's trace-id header.
+    const batch = (b: number) =>
+      Array.from({ length: 1000 }, (_, i) => ({
+        userId: 'one-user',
+        action: 'a',
+        eventId: `${b}-${i}-`.padEnd(64, 'x'),
+      }));
+    const responses = await Promise.all(
+      [1, 2].map((b) =>
+        request(api.app)
+          .post('/api/logs/batch')
+          .set('X-Request-Id', String(b).repeat(128))
+          .send({ events: batch(b) }),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual([202, 202]);
+  });
+
   it('coalesces concurrent requests into fewer produce requests', async () => {
     const count = () =>
       api.metrics.produceBatchSize
