@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  ConfigError,
   commonEnvFields,
   kafkaConfigFromEnv,
   kafkaEnvFields,
@@ -43,8 +42,6 @@ const apiEnvSchema = z
     }
   });
 
-export type ApiEnv = z.output<typeof apiEnvSchema>;
-
 export function loadApiConfig(env: Record<string, string | undefined>) {
   const parsed = parseConfig(apiEnvSchema, env);
   return Object.freeze({
@@ -65,4 +62,3 @@ export function loadApiConfig(env: Record<string, string | undefined>) {
 }
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
-export { ConfigError };
