@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
-import { connectMongo, createKafka } from '@activity-logger/shared';
-import pino from 'pino';
+import { connectMongo } from '@activity-logger/shared';
+import { deleteTopics } from '../support/kafka';
 import { startService, freePort, waitReady, type ServiceProcess } from '../support/service-process';
 import { eventually } from '../support/eventually';
 import { testServers, uniqueName } from '../support/isolation';
@@ -38,13 +38,7 @@ describe('end to end: POST → Kafka → worker → store → GET', () => {
     const connection: Connection = await connectMongo({ uri: servers.mongoUri, dbName: env.MONGODB_DB });
     await connection.dropDatabase();
     await connection.close();
-    const admin = createKafka(
-      { brokers: servers.kafkaBrokers, clientId: 'e2e', ssl: false },
-      pino({ level: 'silent' }),
-    ).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [env.KAFKA_TOPIC, `${env.KAFKA_TOPIC}.dlq`] }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopics([env.KAFKA_TOPIC, `${env.KAFKA_TOPIC}.dlq`]);
     expect(codes).toEqual([0, 0]);
   });
 

@@ -1,7 +1,6 @@
 import type { Express } from 'express';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
-import pino from 'pino';
 import {
   connectMongo,
   createKafka,
@@ -17,8 +16,7 @@ import { createKafkaPublisher, type EventPublisher, type PublisherOptions } from
 import { createApiMetrics, type ApiMetrics } from '../src/metrics';
 import { createLogReader } from '../src/query/log-reader';
 import { testServers, uniqueName } from '../../../test/support/isolation';
-
-export const silentLogger = pino({ level: 'silent' });
+import { silentLogger } from '../../../test/support/kafka';
 
 export interface TestApi {
   readonly app: Express;
@@ -114,33 +112,4 @@ export async function startTestApi(
       await connection.close();
     },
   };
-}
-
-/** Reads every message of `topic` from the beginning until `count` have arrived. */
-export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 30_000) {
-  const consumer = kafka.consumer({ groupId: uniqueName('reader') });
-  const messages: { key: string; value: string; headers: Record<string, string> }[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    let done: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const headers = Object.fromEntries(
-          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
-        );
-        messages.push({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '', headers });
-        if (messages.length >= count) done();
-        return Promise.resolve();
-      },
-    });
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`only ${messages.length} of ${count} messages arrived`)), timeoutMs).unref(),
-    );
-    await Promise.race([finished, timeout]);
-    return messages;
-  } finally {
-    await consumer.disconnect();
-  }
 }

@@ -2,7 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Admin } from 'kafkajs';
 import request from 'supertest';
 import { completeEvent } from '@activity-logger/shared';
-import { readTopic, startTestApi, type TestApi } from './harness';
+import { startTestApi, type TestApi } from './harness';
+import { readTopic } from '../../../test/support/kafka';
 
 describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
   let api: TestApi;
@@ -40,7 +41,7 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
     const [message] = await readTopic(api.kafka, api.topic, 1);
     expect(message?.key).toBe('u-1');
     expect(message?.headers['trace-id']).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
-    expect(JSON.parse(message?.value ?? '{}')).toEqual({
+    expect(JSON.parse(message?.value?.toString() ?? '{}')).toEqual({
       v: 1,
       eventId: res.body.eventId,
       userId: 'u-1',

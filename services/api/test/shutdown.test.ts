@@ -1,8 +1,8 @@
 import { Agent, request } from 'node:http';
-import pino from 'pino';
-import { createKafka } from '@activity-logger/shared';
+import { connectMongo } from '@activity-logger/shared';
 import { eventually } from '../../../test/support/eventually';
 import { testServers, uniqueName } from '../../../test/support/isolation';
+import { deleteTopics } from '../../../test/support/kafka';
 import { freePort, startService, waitReady } from '../../../test/support/service-process';
 
 /** POSTs one event over a keep-alive agent; resolves with the status. */
@@ -36,13 +36,11 @@ describe('api process and SIGTERM', () => {
   };
 
   afterAll(async () => {
-    const admin = createKafka(
-      { brokers: testServers().kafkaBrokers, clientId: 't', ssl: false },
-      pino({ level: 'silent' }),
-    ).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [env.KAFKA_TOPIC] }).catch(() => undefined);
-    await admin.disconnect();
+    // The api created its topic and, with its indexes, the database.
+    await deleteTopics([env.KAFKA_TOPIC]);
+    const connection = await connectMongo({ uri: env.MONGODB_URI, dbName: env.MONGODB_DB });
+    await connection.dropDatabase();
+    await connection.close();
   });
 
   it('drains busy keep-alive connections and exits 0, answering every request it took', async () => {

@@ -1,8 +1,8 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
-import pino from 'pino';
-import { createKafka, ensureTopics } from '../src';
+import { ensureTopics } from '../src';
 import { eventually } from '../../../test/support/eventually';
-import { testServers, uniqueName } from '../../../test/support/isolation';
+import { uniqueName } from '../../../test/support/isolation';
+import { testKafka } from '../../../test/support/kafka';
 
 describe('Kafka (real broker)', () => {
   const topic = uniqueName('smoke');
@@ -13,10 +13,7 @@ describe('Kafka (real broker)', () => {
   let consumer: Consumer;
 
   beforeAll(async () => {
-    kafka = createKafka(
-      { brokers: testServers().kafkaBrokers, clientId: 'smoke-test', ssl: false },
-      pino({ level: 'silent' }),
-    );
+    kafka = testKafka('smoke-test');
     admin = kafka.admin();
     producer = kafka.producer();
     consumer = kafka.consumer({ groupId });

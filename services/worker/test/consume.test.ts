@@ -2,7 +2,6 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import {
   connectMongo,
-  createKafka,
   encodeEvent,
   ensureQueryIndexes,
   logModel,
@@ -18,14 +17,13 @@ import {
   dropDatabase,
   eventRecord,
   produceEvents,
-  readTopic,
-  silentLogger,
   startTestWorker,
   storedCount,
   testEvents,
   waitForCommitsAtHighWatermark,
   type TestWorker,
 } from './harness';
+import { readTopic, testKafka } from '../../../test/support/kafka';
 
 /** Each test gets its own topic, DLQ topic, group and database; the clients are shared. */
 describe('worker consuming from real Kafka into the real store', () => {
@@ -37,7 +35,7 @@ describe('worker consuming from real Kafka into the real store', () => {
   let worker: TestWorker | undefined;
 
   beforeAll(async () => {
-    kafka = createKafka({ brokers: testServers().kafkaBrokers, clientId: 'worker-test', ssl: false }, silentLogger);
+    kafka = testKafka('worker-test');
     admin = kafka.admin();
     producer = createTestProducer(kafka);
     await Promise.all([admin.connect(), producer.connect()]);
@@ -133,7 +131,7 @@ describe('worker consuming from real Kafka into the real store', () => {
     const ids = await model.collection.distinct('_id');
     // FerretDB refuses nested arrays (a non-transient, per-document error); MongoDB stores them.
     expect(ids.sort()).toEqual(storeRefuses ? ['poison-0', 'poison-1'] : ['poison-0', 'poison-1', 'poison-2']);
-    const letters = await readTopic(kafka, dlqTopic, storeRefuses ? 3 : 2, uniqueName('poison-reader'));
+    const letters = await readTopic(kafka, dlqTopic, storeRefuses ? 3 : 2);
     expect(letters.map((letter) => letter.headers['dlq-reason'])).toEqual(
       storeRefuses ? ['unparseable', 'schema_invalid', 'store_rejected'] : ['unparseable', 'schema_invalid'],
     );

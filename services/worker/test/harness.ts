@@ -1,5 +1,4 @@
 import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
-import pino, { type Logger } from 'pino';
 import type { Connection } from 'mongoose';
 import {
   completeEvent,
@@ -16,6 +15,7 @@ import { createMongoEventWriter } from '../src/event-writer';
 import { createWorkerMetrics, type WorkerMetrics } from '../src/metrics';
 import { persistBatch } from '../src/persist-batch';
 import { eventually } from '../../../test/support/eventually';
+import { silentLogger } from '../../../test/support/kafka';
 
 /**
  * Builds the worker in-process from its real factories against the real servers, the same way
@@ -27,8 +27,6 @@ export interface TestWorker {
   readonly metrics: WorkerMetrics;
   stop(): Promise<void>;
 }
-
-export const silentLogger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 export async function startTestWorker(options: {
   kafka: Kafka;
@@ -132,34 +130,6 @@ export async function waitForCommitsAtHighWatermark(admin: Admin, groupId: strin
 
 export async function storedCount(model: LogModel): Promise<number> {
   return model.collection.countDocuments({});
-}
-
-/** Reads `count` records of a topic from the beginning with a throwaway group. */
-export async function readTopic(
-  kafka: Kafka,
-  topic: string,
-  count: number,
-  groupId: string,
-): Promise<{ key: string | null; value: Buffer | null; headers: Record<string, string> }[]> {
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
-  const records: { key: string | null; value: Buffer | null; headers: Record<string, string> }[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const headers = Object.fromEntries(
-          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
-        );
-        records.push({ key: message.key?.toString() ?? null, value: message.value, headers });
-        return Promise.resolve();
-      },
-    });
-    await eventually(() => (records.length >= count ? true : undefined), { what: `${count} records on ${topic}` });
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
 }
 
 export async function dropDatabase(connection: Connection | undefined): Promise<void> {

@@ -1,6 +1,6 @@
 import { createWorkerMetrics } from '../src/metrics';
 import { createOpsServer, type OpsServer } from '../src/ops-server';
-import { silentLogger } from './harness';
+import { silentLogger } from '../../../test/support/kafka';
 
 describe('ops server', () => {
   const state = { consumer: true, mongodb: true as boolean | 'hang' | 'throw' };

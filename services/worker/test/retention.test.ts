@@ -10,7 +10,8 @@ import {
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { createWorkerMetrics } from '../src/metrics';
 import { createRetention, sweepExpired, TTL_INDEX_NAME } from '../src/retention';
-import { dropDatabase, silentLogger, testEvents } from './harness';
+import { dropDatabase, testEvents } from './harness';
+import { silentLogger } from '../../../test/support/kafka';
 
 describe('retention against the real store', () => {
   let connection: Connection;

@@ -1,6 +1,6 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
-import { connectMongo, createKafka, logModel, type LogModel } from '@activity-logger/shared';
+import { connectMongo, logModel, type LogModel } from '@activity-logger/shared';
 import { eventually } from '../../../test/support/eventually';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { freePort, startService, waitReady, type ServiceProcess } from '../../../test/support/service-process';
@@ -9,11 +9,11 @@ import {
   createTopics,
   dropDatabase,
   produceEvents,
-  silentLogger,
   storedCount,
   testEvents,
   waitForCommitsAtHighWatermark,
 } from './harness';
+import { testKafka } from '../../../test/support/kafka';
 
 const SHUTDOWN_BUDGET_MS = 25_000;
 
@@ -29,7 +29,7 @@ describe('worker process and SIGTERM', () => {
   const workers: ServiceProcess[] = [];
 
   beforeAll(async () => {
-    kafka = createKafka({ brokers: testServers().kafkaBrokers, clientId: 'sigterm-test', ssl: false }, silentLogger);
+    kafka = testKafka('sigterm-test');
     admin = kafka.admin();
     producer = createTestProducer(kafka);
     await Promise.all([admin.connect(), producer.connect()]);

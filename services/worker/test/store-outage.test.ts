@@ -1,6 +1,6 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import mongoose, { type Connection } from 'mongoose';
-import { connectMongo, createKafka, ensureQueryIndexes, logModel, type LogModel } from '@activity-logger/shared';
+import { connectMongo, ensureQueryIndexes, logModel, type LogModel } from '@activity-logger/shared';
 import { eventually } from '../../../test/support/eventually';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { startTcpProxy, type TcpProxy } from '../../../test/support/tcp-proxy';
@@ -10,13 +10,13 @@ import {
   createTopics,
   dropDatabase,
   produceEvents,
-  silentLogger,
   startTestWorker,
   storedCount,
   testEvents,
   waitForCommitsAtHighWatermark,
   type TestWorker,
 } from './harness';
+import { testKafka } from '../../../test/support/kafka';
 
 async function counterValue(worker: TestWorker, name: string): Promise<number> {
   return (await worker.metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
@@ -37,7 +37,7 @@ describe('worker during a store outage', () => {
   let worker: TestWorker | undefined;
 
   beforeAll(async () => {
-    kafka = createKafka({ brokers: testServers().kafkaBrokers, clientId: 'outage-test', ssl: false }, silentLogger);
+    kafka = testKafka('outage-test');
     admin = kafka.admin();
     producer = createTestProducer(kafka);
     await Promise.all([admin.connect(), producer.connect()]);
