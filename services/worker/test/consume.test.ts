@@ -13,7 +13,7 @@ import { testServers, uniqueName } from '../../../test/support/isolation';
 import {
   committedTotal,
   createTestProducer,
-  createTopics,
+  createWorkerTopics,
   dropDatabase,
   eventRecord,
   produceEvents,
@@ -22,6 +22,7 @@ import {
   testEvents,
   waitForCommitsAtHighWatermark,
   type TestWorker,
+  type WorkerTopics,
 } from './harness';
 import { readTopic, testKafka } from '../../../test/support/kafka';
 
@@ -53,16 +54,13 @@ describe('worker consuming from real Kafka into the real store', () => {
     await Promise.all(connections.map((connection) => dropDatabase(connection)));
   });
 
-  async function setUp(name: string): Promise<{ topic: string; dlqTopic: string; groupId: string; model: LogModel }> {
-    const topic = uniqueName(name);
-    const dlqTopic = `${topic}.dlq`;
-    topics.push(topic, dlqTopic);
-    await createTopics(admin, [topic, dlqTopic]);
+  async function setUp(name: string): Promise<WorkerTopics & { model: LogModel }> {
+    const names = await createWorkerTopics(admin, name, topics);
     const connection = await connectMongo({ uri: testServers().mongoUri, dbName: uniqueName(name) });
     connections.push(connection);
     const model = logModel(connection);
     await ensureQueryIndexes(model);
-    return { topic, dlqTopic, groupId: uniqueName(`${name}-group`), model };
+    return { ...names, model };
   }
 
   it('stores a stream of events exactly once with their traceId and commits to the high watermark', async () => {

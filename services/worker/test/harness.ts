@@ -15,6 +15,7 @@ import { createMongoEventWriter } from '../src/event-writer';
 import { createWorkerMetrics, type WorkerMetrics } from '../src/metrics';
 import { persistBatch } from '../src/persist-batch';
 import { eventually } from '../../../test/support/eventually';
+import { uniqueName } from '../../../test/support/isolation';
 import { silentLogger } from '../../../test/support/kafka';
 
 /**
@@ -103,6 +104,24 @@ export async function createTopics(admin: Admin, topics: readonly string[], part
     admin,
     topics.map((topic) => ({ topic, numPartitions: partitions })),
   );
+}
+
+export interface WorkerTopics {
+  readonly topic: string;
+  readonly dlqTopic: string;
+  readonly groupId: string;
+}
+
+/**
+ * A fresh topic, its DLQ topic and a consumer group for one test; both topic names are added to
+ * `created` so the test file can delete them at the end.
+ */
+export async function createWorkerTopics(admin: Admin, name: string, created: string[]): Promise<WorkerTopics> {
+  const topic = uniqueName(name);
+  const dlqTopic = `${topic}.dlq`;
+  created.push(topic, dlqTopic);
+  await createTopics(admin, [topic, dlqTopic]);
+  return { topic, dlqTopic, groupId: uniqueName(`${name}-group`) };
 }
 
 /** Sum over partitions of the group's committed offsets (a partition never committed counts 0). */

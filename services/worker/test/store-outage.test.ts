@@ -7,7 +7,7 @@ import { startTcpProxy, type TcpProxy } from '../../../test/support/tcp-proxy';
 import {
   committedTotal,
   createTestProducer,
-  createTopics,
+  createWorkerTopics,
   dropDatabase,
   produceEvents,
   startTestWorker,
@@ -15,6 +15,7 @@ import {
   testEvents,
   waitForCommitsAtHighWatermark,
   type TestWorker,
+  type WorkerTopics,
 } from './harness';
 import { testKafka } from '../../../test/support/kafka';
 
@@ -75,15 +76,11 @@ describe('worker during a store outage', () => {
     await dropDatabase(direct);
   });
 
-  async function freshTopic(name: string): Promise<{ topic: string; dlqTopic: string; groupId: string }> {
-    const topic = uniqueName(name);
-    const dlqTopic = `${topic}.dlq`;
-    topics.push(topic, dlqTopic);
-    await createTopics(admin, [topic, dlqTopic]);
-    return { topic, dlqTopic, groupId: uniqueName(`${name}-group`) };
+  function freshTopic(name: string): Promise<WorkerTopics> {
+    return createWorkerTopics(admin, name, topics);
   }
 
-  function startBehindProxy(names: { topic: string; dlqTopic: string; groupId: string }): Promise<TestWorker> {
+  function startBehindProxy(names: WorkerTopics): Promise<TestWorker> {
     return startTestWorker({ kafka, model: logModel(viaProxy), ...names, retry: { initialMs: 100, maxMs: 500 } });
   }
 
