@@ -8,16 +8,26 @@
 #
 # Everything lives in .stack/ (git-ignored): jars, the FerretDB binary, data, logs and pid files.
 # Only the first `up` needs the network (Maven Central and the Go module proxy).
+#
+# A second, private stack (the fault suite's, which it pauses and kills) runs beside the default
+# one with these overrides; it keeps its data, logs and pid files in STACK_DIR, and shares the
+# jars and the binary provisioned in the default .stack/ (provisioned there if missing):
+#   STACK_DIR              default .stack/
+#   STACK_KAFKA_PORT       default 9092
+#   STACK_CONTROLLER_PORT  default 9093
+#   STACK_FERRETDB_PORT    default 27017
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$ROOT/scripts/stack"
-STACK="$ROOT/.stack"
+# Jars and binaries: always the default folder, so every stack of this checkout reuses one copy.
+PROVISIONED="$ROOT/.stack"
+STACK=$(realpath -m "${STACK_DIR:-$PROVISIONED}")
 LOGS="$STACK/logs"
 
-KAFKA_PORT=9092
-CONTROLLER_PORT=9093
-FERRETDB_PORT=27017
+KAFKA_PORT=${STACK_KAFKA_PORT:-9092}
+CONTROLLER_PORT=${STACK_CONTROLLER_PORT:-9093}
+FERRETDB_PORT=${STACK_FERRETDB_PORT:-27017}
 FERRETDB_VERSION=v1.24.2
 READY_TIMEOUT_S=${STACK_READY_TIMEOUT_S:-120}
 
@@ -61,11 +71,12 @@ require() {
 # ---------------------------------------------------------------------------- Kafka
 
 KAFKA_HOME="$STACK/kafka"
-KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_LIBS="$PROVISIONED/kafka/libs"
 KAFKA_PID="$STACK/kafka.pid"
 # Written once the broker has logged that it started; the log itself rolls over in time.
 KAFKA_READY="$STACK/kafka.ready"
-KAFKA_MARKER="-Dactivity-logger.stack=$ROOT"
+# The default stack keeps the marker it always had; a private one is told apart by its folder.
+if [[ $STACK == "$PROVISIONED" ]]; then KAFKA_MARKER="-Dactivity-logger.stack=$ROOT"; else KAFKA_MARKER="-Dactivity-logger.stack=$STACK"; fi
 
 kafka_version() { sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/kafka/pom.xml"; }
 
@@ -138,14 +149,16 @@ kafka_ready() {
 # -------------------------------------------------------------------------- FerretDB
 
 FERRET_HOME="$STACK/ferretdb"
-FERRET_BIN="$FERRET_HOME/bin/ferretdb-$FERRETDB_VERSION"
+FERRET_BIN="$PROVISIONED/ferretdb/bin/ferretdb-$FERRETDB_VERSION"
 FERRET_PID="$STACK/ferretdb.pid"
+# Every stack runs the same binary; its own state folder tells its process apart.
+FERRET_MARKER="--state-dir=$FERRET_HOME/state"
 
 provision_ferretdb() {
   [[ -x $FERRET_BIN ]] && return 0
   require go "install Go 1.22+ (https://go.dev/doc/install, or Debian: apt-get install golang) to build FerretDB."
   say "building FerretDB $FERRETDB_VERSION from the Go module proxy (first run only, about a minute)"
-  mkdir -p "$FERRET_HOME/bin" "$LOGS"
+  mkdir -p "$(dirname "$FERRET_BIN")" "$LOGS"
   local log="$LOGS/ferretdb-provision.log" src="$FERRET_HOME/src" dir
   {
     dir=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') &&
@@ -161,7 +174,7 @@ provision_ferretdb() {
 }
 
 start_ferretdb() {
-  if running_pid "$FERRET_PID" "$FERRET_BIN" >/dev/null; then
+  if running_pid "$FERRET_PID" "$FERRET_MARKER" >/dev/null; then
     say "FerretDB already running (pid $(<"$FERRET_PID"))"
     return 0
   fi
@@ -175,7 +188,7 @@ start_ferretdb() {
     >"$LOGS/ferretdb.log" 2>&1 </dev/null &
   echo $! >"$FERRET_PID"
   STARTED+=(FerretDB)
-  await_exec $! "$FERRET_BIN"
+  await_exec $! "$FERRET_MARKER"
 }
 
 ferretdb_ready() { port_open "$FERRETDB_PORT"; }
@@ -190,7 +203,7 @@ stop_started() {
   for name in "${STARTED[@]}"; do
     case $name in
       Kafka) stop_one Kafka "$KAFKA_PID" "$KAFKA_MARKER" >&2 ;;
-      FerretDB) stop_one FerretDB "$FERRET_PID" "$FERRET_BIN" >&2 ;;
+      FerretDB) stop_one FerretDB "$FERRET_PID" "$FERRET_MARKER" >&2 ;;
     esac
   done
 }
@@ -239,14 +252,14 @@ cmd_up() {
   # Both start at once; the JVM takes longest, so FerretDB is usually ready first.
   start_kafka
   start_ferretdb
-  wait_ready FerretDB ferretdb_ready "$FERRET_PID" "$FERRET_BIN" "$LOGS/ferretdb.log"
+  wait_ready FerretDB ferretdb_ready "$FERRET_PID" "$FERRET_MARKER" "$LOGS/ferretdb.log"
   wait_ready Kafka kafka_ready "$KAFKA_PID" "$KAFKA_MARKER" "$LOGS/kafka.log"
   say "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT MONGODB_URI=mongodb://127.0.0.1:$FERRETDB_PORT"
 }
 
 cmd_down() {
   stop_one Kafka "$KAFKA_PID" "$KAFKA_MARKER"
-  stop_one FerretDB "$FERRET_PID" "$FERRET_BIN"
+  stop_one FerretDB "$FERRET_PID" "$FERRET_MARKER"
 }
 
 cmd_status() {
@@ -257,7 +270,7 @@ cmd_status() {
   else
     say "Kafka: down"
   fi
-  if pid=$(running_pid "$FERRET_PID" "$FERRET_BIN") && ferretdb_ready; then
+  if pid=$(running_pid "$FERRET_PID" "$FERRET_MARKER") && ferretdb_ready; then
     say "FerretDB $FERRETDB_VERSION: up (pid $pid, 127.0.0.1:$FERRETDB_PORT)"
     up=$((up + 1))
   else
