@@ -1,0 +1,183 @@
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { mongo } from 'mongoose';
+import { LOGS_COLLECTION } from '@activity-logger/shared';
+import { delay } from './stack';
+
+/** The suite's own Kafka client: silent, because the broker it watches is paused and killed on purpose. */
+export function observerKafka(brokers: string): Kafka {
+  return new Kafka({
+    clientId: 'chaos-observer',
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2000,
+    requestTimeout: 5000,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+  });
+}
+
+export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Per partition: the group's committed offset and the log end offset, at one moment. */
+export interface OffsetSample {
+  readonly at: number;
+  readonly committed: number[];
+  readonly end: number[];
+}
+
+export async function sampleOffsets(admin: Admin, topic: string, groupId: string): Promise<OffsetSample> {
+  const [groups, ends] = await Promise.all([
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+    admin.fetchTopicOffsets(topic),
+  ]);
+  const end: number[] = [];
+  for (const { partition, high } of ends) end[partition] = Number(high);
+  const committed = end.map(() => 0);
+  // A partition the group never committed reads -1; its messages start at 0 on a topic of the run.
+  for (const { partition, offset } of groups[0]?.partitions ?? []) committed[partition] = Math.max(0, Number(offset));
+  return { at: Date.now(), committed, end };
+}
+
+/**
+ * Watches the group's committed offsets twice a second. The worker commits a batch only after
+ * the store acknowledged its writes (or the DLQ its letters), so a committed offset moving is
+ * "stored" as seen from Kafka, at a cost that does not load the store under test (a count on
+ * FerretDB/SQLite scans the collection). Whether what was acknowledged is really stored, once,
+ * is decided by reading the store itself at the end (see `readStore`).
+ */
+export class ProgressMonitor {
+  readonly samples: OffsetSample[] = [];
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly admin: Admin,
+    private readonly topic: string,
+    private readonly groupId: string,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const started = Date.now();
+        const sample = await withTimeout(sampleOffsets(this.admin, this.topic, this.groupId), 3000, 'offsets').catch(
+          () => undefined,
+        );
+        if (sample !== undefined) this.samples.push(sample);
+        await delay(Math.max(0, 500 - (Date.now() - started)));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /**
+   * Seconds from `from` until every partition that had work waiting then (or got some after) has
+   * committed progress; undefined when one never did. `first` is the first partition to move.
+   */
+  recovery(from: number): { first?: number; all?: number } {
+    const before = [...this.samples].reverse().find((sample) => sample.at <= from) ?? this.samples[0];
+    if (before === undefined) return {};
+    const after = this.samples.filter((sample) => sample.at > from);
+    let first: number | undefined;
+    let all: number | undefined = 0;
+    for (let partition = 0; partition < before.committed.length; partition += 1) {
+      const base = before.committed[partition] ?? 0;
+      if (!after.some((sample) => (sample.end[partition] ?? 0) > base)) continue; // nothing to do there
+      const moved = after.find((sample) => (sample.committed[partition] ?? 0) > base);
+      if (moved === undefined) {
+        all = undefined; // this partition never resumed
+        continue;
+      }
+      const seconds = (moved.at - from) / 1000;
+      first = Math.min(first ?? seconds, seconds);
+      if (all !== undefined) all = Math.max(all, seconds);
+    }
+    if (first === undefined) return {};
+    return all === undefined ? { first } : { first, all };
+  }
+}
+
+/** Waits until the group has committed every partition up to its end offset; false at the deadline. */
+export async function awaitCommittedAtEnd(
+  admin: Admin,
+  topic: string,
+  groupId: string,
+  timeoutMs: number,
+): Promise<{ ok: boolean; last?: OffsetSample }> {
+  const deadline = Date.now() + timeoutMs;
+  let last: OffsetSample | undefined;
+  while (Date.now() < deadline) {
+    last = await withTimeout(sampleOffsets(admin, topic, groupId), 5000, 'offsets').catch(() => last);
+    if (last !== undefined && last.end.every((end, partition) => (last?.committed[partition] ?? -1) >= end)) {
+      return { ok: true, last };
+    }
+    await delay(500);
+  }
+  return last === undefined ? { ok: false } : { ok: false, last };
+}
+
+/** How many stored documents carry each client sequence number (`metadata.chaosSeq`) of this run. */
+export async function readStore(db: mongo.Db, runTag: string): Promise<Map<number, number>> {
+  const docs = await db
+    .collection(LOGS_COLLECTION)
+    .find({}, { projection: { 'metadata.chaosSeq': 1, 'metadata.chaosRun': 1 }, maxTimeMS: 60_000 })
+    .toArray();
+  const counts = new Map<number, number>();
+  for (const doc of docs) {
+    const metadata = doc.metadata as { chaosSeq?: unknown; chaosRun?: unknown } | undefined;
+    if (metadata?.chaosRun !== runTag || typeof metadata.chaosSeq !== 'number') continue;
+    counts.set(metadata.chaosSeq, (counts.get(metadata.chaosSeq) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export interface DeadLetterRecord {
+  readonly key: string | null;
+  readonly value: string;
+  readonly headers: Record<string, string>;
+}
+
+/** Every record of `topic` from the beginning up to its end offsets now (bounded by `timeoutMs`). */
+export async function readWholeTopic(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<DeadLetterRecord[]> {
+  const topics = await admin.listTopics();
+  if (!topics.includes(topic)) return [];
+  const ends = await admin.fetchTopicOffsets(topic);
+  const remaining = new Map(ends.map(({ partition, high, low }) => [partition, Number(high) - Number(low)]));
+  const expected = [...remaining.values()].reduce((a, b) => a + b, 0);
+  if (expected === 0) return [];
+  const records: DeadLetterRecord[] = [];
+  const consumer = kafka.consumer({ groupId: `chaos-reader-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 500 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+        );
+        records.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
+        return Promise.resolve();
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (records.length < expected && Date.now() < deadline) await delay(200);
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
