@@ -81,29 +81,55 @@ export class ProgressMonitor {
   }
 
   /**
-   * Seconds from `from` until every partition that had work waiting then (or got some after) has
-   * committed progress; undefined when one never did. `first` is the first partition to move.
+   * How long the pipeline stayed stuck because of one fault, in seconds after the fault was
+   * removed (`clearedAt`): the longest stall of any partition within [`at`, `until`], where a
+   * stall is a stretch in which the partition had messages waiting and its committed offset did
+   * not move. The part of a stall before `clearedAt` is the fault itself (a paused broker) and is
+   * not counted. `worst` is null when a partition was still stuck when the monitor stopped.
+   * `first` is the time from `clearedAt` to the first commit on any partition.
    */
-  recovery(from: number): { first?: number; all?: number } {
-    const before = [...this.samples].reverse().find((sample) => sample.at <= from) ?? this.samples[0];
-    if (before === undefined) return {};
-    const after = this.samples.filter((sample) => sample.at > from);
-    let first: number | undefined;
-    let all: number | undefined = 0;
-    for (let partition = 0; partition < before.committed.length; partition += 1) {
-      const base = before.committed[partition] ?? 0;
-      if (!after.some((sample) => (sample.end[partition] ?? 0) > base)) continue; // nothing to do there
-      const moved = after.find((sample) => (sample.committed[partition] ?? 0) > base);
-      if (moved === undefined) {
-        all = undefined; // this partition never resumed
-        continue;
+  recovery(fault: { at: number; clearedAt: number }, until = Infinity): { first: number | null; worst: number | null } {
+    const window = this.samples.filter((sample) => sample.at <= until);
+    let startIndex = 0;
+    window.forEach((sample, index) => {
+      if (sample.at <= fault.at) startIndex = index;
+    });
+    const start = window[startIndex];
+    if (start === undefined) return { first: null, worst: null };
+    let worst: number | null = 0;
+    for (let partition = 0; partition < start.committed.length; partition += 1) {
+      let value = start.committed[partition] ?? 0;
+      let since = start.at;
+      for (const sample of window.slice(startIndex + 1)) {
+        const committed = sample.committed[partition] ?? 0;
+        if (committed !== value) {
+          if (sample.at > fault.clearedAt && worst !== null) {
+            worst = Math.max(worst, sample.at - Math.max(since, fault.clearedAt));
+          }
+          value = committed;
+          since = sample.at;
+        } else if ((sample.end[partition] ?? 0) <= committed) {
+          since = sample.at; // nothing waiting: idle, not stuck
+        }
       }
-      const seconds = (moved.at - from) / 1000;
-      first = Math.min(first ?? seconds, seconds);
-      if (all !== undefined) all = Math.max(all, seconds);
+      const last = window.at(-1);
+      if (last !== undefined && (last.end[partition] ?? 0) > value && worst !== null) {
+        if (until === Infinity) worst = null;
+        else worst = Math.max(worst, last.at - Math.max(since, fault.clearedAt));
+      }
     }
-    if (first === undefined) return {};
-    return all === undefined ? { first } : { first, all };
+    return { first: this.firstCommitAfter(fault), worst: worst === null ? null : Math.max(0, worst) / 1000 };
+  }
+
+  private firstCommitAfter(fault: { at: number; clearedAt: number }): number | null {
+    const total = (sample: OffsetSample) => sample.committed.reduce((sum, offset) => sum + offset, 0);
+    // The baseline is the frozen state: a sample taken during the fault, or else (a kill, whose
+    // victim may have committed just before dying) the first one after it.
+    const during = [...this.samples].reverse().find((s) => s.at <= fault.clearedAt && s.at > fault.at);
+    const base = during ?? this.samples.find((s) => s.at > fault.clearedAt);
+    if (base === undefined) return null;
+    const moved = this.samples.find((s) => s.at > base.at && s.at > fault.clearedAt && total(s) > total(base));
+    return moved === undefined ? null : (moved.at - fault.clearedAt) / 1000;
   }
 }
 

@@ -17,8 +17,8 @@ const seconds = (value: number | null | undefined) => (value === null || value =
 /** The worst recovery of a scenario (its slowest fault), "never" when a partition did not resume. */
 function worstRecovery(outcome: ScenarioOutcome): string {
   if (outcome.recoveries.length === 0) return '—';
-  if (outcome.recoveries.some((r) => r.allSeconds === null)) return 'never';
-  return seconds(Math.max(...outcome.recoveries.map((r) => r.allSeconds ?? 0)));
+  if (outcome.recoveries.some((r) => r.stalledSeconds === null)) return 'never';
+  return seconds(Math.max(...outcome.recoveries.map((r) => r.stalledSeconds ?? 0)));
 }
 
 /** The table of docs/reliability.md: one row per scenario, the columns explained there. */

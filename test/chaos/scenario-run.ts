@@ -49,7 +49,11 @@ export interface ScenarioOutcome {
   readonly dlq: number;
   readonly ackedInDlq: number;
   readonly drainSeconds: number | null;
-  readonly recoveries: ReadonlyArray<{ fault: string; firstSeconds: number | null; allSeconds: number | null }>;
+  readonly recoveries: ReadonlyArray<{
+    fault: string;
+    firstCommitSeconds: number | null;
+    stalledSeconds: number | null;
+  }>;
   readonly recoveryBoundSeconds: number;
   readonly ackedDuringOutage: number;
   readonly committedAtEnd: boolean;
@@ -284,9 +288,9 @@ function judge(
     (attempt) =>
       attempt.outcome === 202 && ctx.outages.some((o) => attempt.sentAt >= o.from && attempt.answeredAt <= o.to),
   ).length;
-  const recoveries = ctx.faults.map((fault) => {
-    const { first, all } = ctx.monitor.recovery(fault.clearedAt);
-    return { fault: fault.name, firstSeconds: first ?? null, allSeconds: all ?? null };
+  const recoveries = ctx.faults.map((fault, index) => {
+    const { first, worst } = ctx.monitor.recovery(fault, ctx.faults[index + 1]?.at);
+    return { fault: fault.name, firstCommitSeconds: first, stalledSeconds: worst };
   });
   const unexpectedExits = ctx.services
     .filter((service) => service.exit !== undefined && !service.exit.expected)
@@ -313,9 +317,9 @@ function judge(
     },
     {
       name: `recovers within ${scenario.recoveryBoundSeconds} s`,
-      ok: recoveries.every((r) => r.allSeconds !== null && r.allSeconds <= scenario.recoveryBoundSeconds),
+      ok: recoveries.every((r) => r.stalledSeconds !== null && r.stalledSeconds <= scenario.recoveryBoundSeconds),
       detail: recoveries
-        .map((r) => `${r.fault}: ${r.allSeconds === null ? 'never' : `${r.allSeconds.toFixed(1)} s`}`)
+        .map((r) => `${r.fault}: ${r.stalledSeconds === null ? 'never' : `${r.stalledSeconds.toFixed(1)} s`}`)
         .join('; '),
     },
     { name: 'no 202 while Kafka was down', ok: ackedDuringOutage === 0, detail: `${ackedDuringOutage} answered 202` },
