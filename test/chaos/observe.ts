@@ -82,41 +82,40 @@ export class ProgressMonitor {
 
   /**
    * How long the pipeline stayed stuck because of one fault, in seconds after the fault was
-   * removed (`clearedAt`): the longest stall of any partition within [`at`, `until`], where a
-   * stall is a stretch in which the partition had messages waiting and its committed offset did
-   * not move. The part of a stall before `clearedAt` is the fault itself (a paused broker) and is
-   * not counted. `worst` is null when a partition was still stuck when the monitor stopped.
-   * `first` is the time from `clearedAt` to the first commit on any partition.
+   * removed (`clearedAt`): the longest stall of any partition that began before `until` (the next
+   * fault), followed to its end even past `until` — three kills in a row that keep a partition
+   * stuck throughout count as one long stall for the first kill. A stall is a stretch in which the
+   * partition had messages waiting and its committed offset did not move; its part before
+   * `clearedAt` is the fault itself (a paused broker) and is not counted. `worst` is null when a
+   * partition was still stuck when the monitor stopped. `first` is the time from `clearedAt` to
+   * the first commit on any partition.
    */
   recovery(fault: { at: number; clearedAt: number }, until = Infinity): { first: number | null; worst: number | null } {
-    const window = this.samples.filter((sample) => sample.at <= until);
     let startIndex = 0;
-    window.forEach((sample, index) => {
+    this.samples.forEach((sample, index) => {
       if (sample.at <= fault.at) startIndex = index;
     });
-    const start = window[startIndex];
+    const start = this.samples[startIndex];
     if (start === undefined) return { first: null, worst: null };
     let worst: number | null = 0;
-    for (let partition = 0; partition < start.committed.length; partition += 1) {
+    for (let partition = 0; partition < start.committed.length && worst !== null; partition += 1) {
       let value = start.committed[partition] ?? 0;
       let since = start.at;
-      for (const sample of window.slice(startIndex + 1)) {
+      let stuck = false;
+      for (const sample of this.samples.slice(startIndex + 1)) {
+        if (since >= until) break; // later stalls belong to the next fault
         const committed = sample.committed[partition] ?? 0;
+        // Stuck: messages waiting and no progress since the last sample.
+        stuck = committed === value && (sample.end[partition] ?? 0) > committed;
         if (committed !== value) {
-          if (sample.at > fault.clearedAt && worst !== null) {
-            worst = Math.max(worst, sample.at - Math.max(since, fault.clearedAt));
-          }
+          if (sample.at > fault.clearedAt) worst = Math.max(worst, sample.at - Math.max(since, fault.clearedAt));
           value = committed;
           since = sample.at;
-        } else if ((sample.end[partition] ?? 0) <= committed) {
+        } else if (!stuck) {
           since = sample.at; // nothing waiting: idle, not stuck
         }
       }
-      const last = window.at(-1);
-      if (last !== undefined && (last.end[partition] ?? 0) > value && worst !== null) {
-        if (until === Infinity) worst = null;
-        else worst = Math.max(worst, last.at - Math.max(since, fault.clearedAt));
-      }
+      if (stuck && since < until) worst = null;
     }
     return { first: this.firstCommitAfter(fault), worst: worst === null ? null : Math.max(0, worst) / 1000 };
   }

@@ -62,6 +62,8 @@ export interface ScenarioOutcome {
   readonly notes: string[];
   readonly lostSample: string[];
   readonly logDir: string;
+  /** Per sample: seconds since the load started, and each partition's lag (end − committed). */
+  readonly lagTimeline: Array<[number, number[]]>;
 }
 
 export interface Scenario {
@@ -369,5 +371,9 @@ function judge(
       .slice(0, 10)
       .map((event) => `${event.eventId} (user ${event.userId}, partition ${event.partition})`),
     logDir: run.logDir,
+    lagTimeline: ctx.monitor.samples.map((sample) => [
+      Math.round((sample.at - ctx.loadStartedAt) / 100) / 10,
+      sample.end.map((end, partition) => end - (sample.committed[partition] ?? 0)),
+    ]),
   };
 }
