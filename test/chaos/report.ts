@@ -21,6 +21,13 @@ function worstRecovery(outcome: ScenarioOutcome): string {
   return seconds(Math.max(...outcome.recoveries.map((r) => r.stalledSeconds ?? 0)));
 }
 
+/** The slowest first commit after a fault was removed: when storing resumed at all. */
+function firstStore(outcome: ScenarioOutcome): string {
+  if (outcome.recoveries.length === 0) return '—';
+  if (outcome.recoveries.some((r) => r.firstCommitSeconds === null)) return 'never';
+  return seconds(Math.max(...outcome.recoveries.map((r) => r.firstCommitSeconds ?? 0)));
+}
+
 /** The table of docs/reliability.md: one row per scenario, the columns explained there. */
 export function markdownTable(outcomes: readonly ScenarioOutcome[]): string {
   const header = [
@@ -34,6 +41,7 @@ export function markdownTable(outcomes: readonly ScenarioOutcome[]): string {
     'unacked_present',
     'dlq',
     'drain_s',
+    'first_store_s',
     'recovery_s (bound)',
     'failed checks',
   ];
@@ -48,6 +56,7 @@ export function markdownTable(outcomes: readonly ScenarioOutcome[]): string {
     String(o.unackedPresent),
     String(o.dlq),
     seconds(o.drainSeconds),
+    firstStore(o),
     `${worstRecovery(o)} (${o.recoveryBoundSeconds})`,
     o.checks
       .filter((check) => !check.ok)
