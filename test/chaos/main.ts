@@ -44,7 +44,7 @@ function describeMachine(): string {
 
 function currentCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=7'], { cwd: root, encoding: 'utf8' }).trim();
   } catch {
     return 'unknown';
   }
@@ -95,16 +95,20 @@ async function main(): Promise<number> {
 
   await cleanUp();
   const pass = outcomes.length === names.length && outcomes.every((o) => o.pass);
+  const commit = currentCommit();
+  const machine = describeMachine();
   const file = writeReport(outDir, {
     startedAt,
     finishedAt: new Date().toISOString(),
-    commit: currentCommit(),
-    machine: describeMachine(),
+    commit,
+    machine,
     mode,
     pass,
     scenarios: outcomes,
   });
-  console.log(`\n${markdownTable(outcomes)}\n`);
+  // Pasted as is into docs/reliability.md after a full run.
+  console.log(`\nRun of ${startedAt.slice(0, 16).replace('T', ' ')} UTC, commit ${commit}, ${mode}, on ${machine}:\n`);
+  console.log(`${markdownTable(outcomes)}\n`);
   // Not in the "N passed, N failed" form on purpose: CI reads that line as jest's test count.
   console.log(`chaos: ${outcomes.filter((o) => o.pass).length} of ${names.length} scenarios met their targets`);
   console.log(`chaos: report in ${path.relative(root, file)}`);
