@@ -44,7 +44,10 @@ function describeMachine(): string {
 
 function currentCommit(): string {
   try {
-    return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=7'], { cwd: root, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=7'], {
+      cwd: root,
+      encoding: 'utf8',
+    }).trim();
   } catch {
     return 'unknown';
   }
