@@ -11,6 +11,7 @@
  * .chaos/ (git-ignored), and exits non-zero when a scenario misses a target.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,6 +54,35 @@ function currentCommit(): string {
   }
 }
 
+const lockFile = path.join(outDir, 'run.pid');
+
+/**
+ * One run per checkout: a second one would stop the first one's private stack as "left over".
+ * The lock is this process's pid; a pid whose process is not a chaos run any more is stale.
+ */
+function takeLock(): void {
+  mkdirSync(outDir, { recursive: true });
+  const holder = Number(readFileSync(lockFile, { encoding: 'utf8', flag: 'a+' }).trim());
+  if (holder > 0 && holder !== process.pid) {
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${holder}/cmdline`, 'utf8');
+    } catch {
+      // gone: the lock is stale
+    }
+    if (cmdline.includes('chaos/main.ts')) throw new Error(`another chaos run (pid ${holder}) is using this checkout`);
+  }
+  writeFileSync(lockFile, String(process.pid));
+}
+
+function releaseLock(): void {
+  try {
+    if (readFileSync(lockFile, 'utf8').trim() === String(process.pid)) rmSync(lockFile);
+  } catch {
+    // no lock: nothing to release
+  }
+}
+
 let stack: PrivateStack | undefined;
 let cleaning: Promise<void> | undefined;
 
@@ -64,6 +94,7 @@ function cleanUp(): Promise<void> {
     await stack
       ?.down()
       .catch((error: unknown) => console.error(`chaos: stopping the private stack failed: ${String(error)}`));
+    releaseLock();
   })();
   return cleaning;
 }
@@ -74,6 +105,7 @@ async function main(): Promise<number> {
   const progress = (line: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const logRoot = path.join(outDir, 'logs', startedAt.replaceAll(':', '-'));
 
+  takeLock();
   progress(`starting a private Kafka and FerretDB (.stack/chaos); service logs in ${path.relative(root, logRoot)}`);
   await clearPreviousStack();
   stack = await createPrivateStack();
