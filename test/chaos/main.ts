@@ -3,7 +3,7 @@
  * event lost, none stored twice, recovery without help — with the real api and worker processes
  * over a private Kafka and FerretDB that it pauses and kills (never the shared servers).
  *
- *   npm run chaos                          every scenario (about 12–15 minutes on 2 cores)
+ *   npm run chaos                          every scenario (about 10–12 minutes on 2 cores)
  *   npm run chaos -- --quick               the short ones .ci/run uses (a few minutes)
  *   npm run chaos -- --scenario a,b        the named ones
  *
