@@ -55,6 +55,13 @@ const apiEnvSchema = z
         message: `must cover SHUTDOWN_DELAY_MS + PRODUCE_TIMEOUT_MS + 2000 (${drainMs} ms)`,
       });
     }
+    if (env.OPS_PORT !== 0 && env.OPS_PORT === env.PORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OPS_PORT'],
+        message: 'must differ from PORT: ops endpoints are never public',
+      });
+    }
     if (env.NODE_ENV === 'production' && env.CURSOR_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['CURSOR_SECRET'], message: 'required when NODE_ENV=production' });
     }

@@ -55,19 +55,28 @@ export function isPermanentStartupFailure(error: unknown): boolean {
   return false;
 }
 
+/** A part to stop: its name, how to stop it, and how long that may take (default 5 s). */
+export type StopStep = readonly [name: string, stop: () => Promise<unknown> | undefined, timeoutMs?: number];
+
 /**
- * Stops parts in the given order, each even when an earlier one failed (a failure is logged,
- * not thrown), so a broken dependency never keeps the others open.
+ * Stops parts in the given order, each even when an earlier one failed or hung: a failure is
+ * logged, not thrown, and a part that does not stop within its time is left behind (logged) so the
+ * next one still gets its turn — a broker or store that does not answer must not turn a clean
+ * shutdown into a forced exit.
  */
-export async function stopInOrder(
-  logger: Logger,
-  steps: ReadonlyArray<readonly [string, () => Promise<unknown> | undefined]>,
-): Promise<void> {
-  for (const [name, stop] of steps) {
+export async function stopInOrder(logger: Logger, steps: readonly StopStep[]): Promise<void> {
+  for (const [name, stop, timeoutMs = 5000] of steps) {
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<'overrun'>((resolve) => {
+      timer = setTimeout(() => resolve('overrun'), timeoutMs);
+    });
     try {
-      await stop();
+      const outcome = await Promise.race([Promise.resolve().then(stop), overrun]);
+      if (outcome === 'overrun') logger.warn({ component: name, timeoutMs }, 'did not stop in time; moving on');
     } catch (error) {
       logger.warn({ err: error, component: name }, 'could not stop cleanly');
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

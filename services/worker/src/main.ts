@@ -72,12 +72,14 @@ function main(): void {
       stopping = true;
       return stopInOrder(logger, [
         // Leaves the group (its partitions move at once) after the batch in flight ends or is abandoned.
-        ['consumer', () => consumer?.stop()],
+        // A batch in flight ends within its write's time limit, or is abandoned.
+        ['consumer', () => consumer?.stop(), config.store.writeTimeoutMs + 3000],
         ['lag monitor', () => lagMonitor?.stop()],
         ['dead letter producer', () => deadLetters?.disconnect()],
         ['kafka admin', () => admin.disconnect()],
         ['retention', () => retention?.stop()],
-        ['mongodb', () => connection?.close()],
+        // Forced: nothing of ours is in flight any more, and a half-open socket must not hold the exit.
+        ['mongodb', () => connection?.close(true)],
         ['ops server', () => opsServer?.close()],
       ]);
     },
