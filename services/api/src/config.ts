@@ -11,7 +11,7 @@ import {
 
 const DEV_CURSOR_SECRET = 'development-only-cursor-secret';
 
-const apiEnvSchema = z
+export const apiEnvSchema = z
   .object({
     ...commonEnvFields,
     ...kafkaEnvFields,
