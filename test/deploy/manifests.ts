@@ -22,14 +22,16 @@ export interface K8sObject {
   [field: string]: unknown;
 }
 
-/** `kubectl kustomize` (kubectl ships kustomize), or a standalone `kustomize build`. */
+/** `kubectl kustomize` (kubectl ships kustomize), or a standalone `kustomize build` (.ci/run's). */
 function kustomizeCommand(): [string, string[]] {
-  const standalone = path.join(homedir(), 'go/bin/kustomize');
+  const standalone = [path.join(ROOT, '.ci/bin/kustomize'), path.join(homedir(), 'go/bin/kustomize')].find((file) =>
+    existsSync(file),
+  );
   try {
     execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
     return ['kubectl', ['kustomize']];
   } catch {
-    return [existsSync(standalone) ? standalone : 'kustomize', ['build']];
+    return [standalone ?? 'kustomize', ['build']];
   }
 }
 
