@@ -53,8 +53,9 @@ async function main() {
     KAFKA_GROUP_ID: uniqueName('bench-group'),
     LOG_LEVEL: 'warn',
   };
-  const [apiPort, workerPort] = await Promise.all([freePort(), freePort()]);
+  const [apiPort, apiOpsPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const api = `http://127.0.0.1:${apiPort}`;
+  const apiOps = `http://127.0.0.1:${apiOpsPort}`;
   const processes: ServiceProcess[] = [];
   const mongo = await connectMongo({ uri: servers.mongoUri, dbName: db });
   const deadline = setTimeout(() => {
@@ -62,8 +63,10 @@ async function main() {
     process.exit(1);
   }, TIMEOUT_MS);
   try {
-    processes.push(startService('api', { ...env, PORT: String(apiPort), HOST: '127.0.0.1' }));
-    await waitReady(processes[0]!, `${api}/readyz`);
+    processes.push(
+      startService('api', { ...env, PORT: String(apiPort), HOST: '127.0.0.1', OPS_PORT: String(apiOpsPort) }),
+    );
+    await waitReady(processes[0]!, `${apiOps}/readyz`);
 
     const start = Date.now();
     const batches = Math.ceil(BATCH_EVENTS / 500);
@@ -78,19 +81,19 @@ async function main() {
     );
     const batchSeconds = (Date.now() - start) / 1000;
 
-    const producesBefore = await metric(`${api}/metrics`, 'api_produce_batch_events_count');
+    const producesBefore = await metric(`${apiOps}/metrics`, 'api_produce_batch_events_count');
     const singleStart = Date.now();
     await runPool(SINGLE_EVENTS, SINGLE_CONCURRENCY, (i) =>
       post(`${api}/api/logs`, { userId: `user-${i % 1000}`, action: 'Bench_Single', metadata: { i } }),
     );
     const singleSeconds = (Date.now() - singleStart) / 1000;
-    const produces = (await metric(`${api}/metrics`, 'api_produce_batch_events_count')) - producesBefore;
-    const apiRss = await metric(`${api}/metrics`, 'process_resident_memory_bytes');
+    const produces = (await metric(`${apiOps}/metrics`, 'api_produce_batch_events_count')) - producesBefore;
+    const apiRss = await metric(`${apiOps}/metrics`, 'process_resident_memory_bytes');
 
     // The worker starts only now, so what it does is measured alone: draining a full backlog.
     const total = batches * 500 + SINGLE_EVENTS;
     const workerStart = Date.now();
-    processes.push(startService('worker', { ...env, WORKER_PORT: String(workerPort), WORKER_HOST: '127.0.0.1' }));
+    processes.push(startService('worker', { ...env, OPS_PORT: String(workerPort), OPS_HOST: '127.0.0.1' }));
     const collection = mongo.collection(LOGS_COLLECTION);
     let stored = 0;
     while (stored < total) {

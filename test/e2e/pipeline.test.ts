@@ -24,11 +24,11 @@ describe('end to end: POST → Kafka → worker → store → GET', () => {
   let baseUrl: string;
 
   beforeAll(async () => {
-    const [apiPort, workerPort] = await Promise.all([freePort(), freePort()]);
+    const [apiPort, apiOpsPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
     baseUrl = `http://127.0.0.1:${apiPort}`;
-    api = startService('api', { ...env, PORT: String(apiPort), HOST: '127.0.0.1' });
-    await waitReady(api, `${baseUrl}/readyz`);
-    worker = startService('worker', { ...env, WORKER_PORT: String(workerPort), WORKER_HOST: '127.0.0.1' });
+    api = startService('api', { ...env, PORT: String(apiPort), HOST: '127.0.0.1', OPS_PORT: String(apiOpsPort) });
+    await waitReady(api, `http://127.0.0.1:${apiOpsPort}/readyz`);
+    worker = startService('worker', { ...env, OPS_PORT: String(workerPort), OPS_HOST: '127.0.0.1' });
     await waitReady(worker, `http://127.0.0.1:${workerPort}/readyz`);
   });
 

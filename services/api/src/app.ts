@@ -6,36 +6,27 @@ import { assignTraceId } from './http/trace';
 import { ingestRoutes } from './ingest/routes';
 import type { EventPublisher } from './ingest/publisher';
 import type { ApiMetrics } from './metrics';
-import { opsRoutes } from './ops/routes';
 import type { LogReader } from './query/log-reader';
 import { queryRoutes } from './query/routes';
 
 export interface AppDeps {
   readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret'>;
   readonly publisher: EventPublisher;
-  /** Whether Kafka answers now (see `kafkaReadiness`). */
-  readonly kafkaReady: () => Promise<boolean>;
   readonly reader: LogReader;
   readonly logger: Logger;
   readonly metrics: ApiMetrics;
 }
 
-/** The Express app, not listening: main.ts listens, tests drive it with supertest. */
-export function createApp({ config, publisher, kafkaReady, reader, logger, metrics }: AppDeps): Express {
+/**
+ * The public Express app, not listening: main.ts listens, tests drive it with supertest. Health,
+ * readiness and metrics are not here: they are on the ops port (ops.ts).
+ */
+export function createApp({ config, publisher, reader, logger, metrics }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // flat strings only: no `a[b]=c` objects
   app.use(recordDuration(metrics));
   app.use(assignTraceId);
-  app.use(
-    opsRoutes({
-      registry: metrics.registry,
-      readiness: [
-        { name: 'kafka', check: kafkaReady },
-        { name: 'mongodb', check: async () => reader.ping().then(() => true) },
-      ],
-    }),
-  );
   app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics }));
   app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret }));
   app.use(() => {

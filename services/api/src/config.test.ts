@@ -17,10 +17,19 @@ describe('loadApiConfig', () => {
   it('fills in the documented defaults', () => {
     const config = loadApiConfig(minimal);
     expect(config.http).toEqual({ port: 3000, host: '0.0.0.0' });
+    expect(config.ops).toEqual({ port: 3002, host: '0.0.0.0' });
+    expect(config.shutdown).toEqual({ delayMs: 5000, timeoutMs: 25_000 });
+    expect(config.startupTimeoutMs).toBe(90_000);
     expect(config.topic).toEqual({ name: 'activity-logs', partitions: 6 });
     expect(config.produce).toEqual({ timeoutMs: 5000, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 });
     expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'activity-logger', ssl: false });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('refuses a shutdown bound that cannot cover the readiness delay and the last produce', () => {
+    expect(variablesNamedBy({ ...minimal, SHUTDOWN_DELAY_MS: '20000', SHUTDOWN_TIMEOUT_MS: '25000' })).toEqual([
+      'SHUTDOWN_TIMEOUT_MS',
+    ]);
   });
 
   it('takes Confluent Cloud and Atlas settings', () => {

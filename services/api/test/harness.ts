@@ -14,12 +14,15 @@ import {
 import { createApp } from '../src/app';
 import { createKafkaPublisher, type EventPublisher, type PublisherOptions } from '../src/ingest/publisher';
 import { createApiMetrics, type ApiMetrics } from '../src/metrics';
+import { createApiOpsServer } from '../src/ops';
 import { createLogReader } from '../src/query/log-reader';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { silentLogger } from '../../../test/support/kafka';
 
 export interface TestApi {
   readonly app: Express;
+  /** The ops server (/healthz, /readyz, /metrics), listening on a free port. */
+  readonly opsUrl: string;
   readonly topic: string;
   readonly kafka: Kafka;
   readonly model: LogModel;
@@ -83,26 +86,37 @@ export async function startTestApi(
   const model = logModel(connection);
   await ensureQueryIndexes(model);
 
+  const reader = createLogReader(model);
   const app = createApp({
     config: {
       produce: { timeoutMs: produceTimeoutMs, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 },
       cursorSecret: 'test-cursor-secret-0123456789',
     },
     publisher,
-    kafkaReady: kafkaReadiness(probeAdmin),
-    reader: createLogReader(model),
+    reader,
     logger: silentLogger,
     metrics,
   });
+  const ops = createApiOpsServer({
+    config: { port: 0, host: '127.0.0.1' },
+    kafkaReady: kafkaReadiness(probeAdmin),
+    listening: () => true,
+    storeReady: () => reader.ping().then(() => true),
+    registry: metrics.registry,
+    logger: silentLogger,
+  });
+  const opsUrl = `http://127.0.0.1:${await ops.listen()}`;
 
   return {
     app,
+    opsUrl,
     topic,
     kafka: realKafka,
     model,
     metrics,
     publisher,
     async close() {
+      await ops.close();
       await publisher.close();
       await producer.disconnect().catch(() => undefined);
       await probeAdmin.disconnect().catch(() => undefined);

@@ -236,8 +236,9 @@ describe('POST /api/logs when the broker cannot acknowledge', () => {
   });
 
   it('reports not ready on /readyz', async () => {
-    const res = await request(api.app).get('/readyz');
+    const res = await request(api.opsUrl).get('/readyz');
     expect(res.status).toBe(503);
-    expect(res.body.checks).toEqual({ kafka: 'failing', mongodb: 'ok' });
+    expect(res.body).toMatchObject({ status: 'not_ready', failing: ['kafka'] });
+    expect(res.body.checks).toEqual({ http: 'ok', kafka: 'failing', mongodb: 'ok' });
   });
 });

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { toLogDocument, uuidv7, type ActivityEvent } from '@activity-logger/shared';
+import { mintEventId, toLogDocument, type ActivityEvent } from '@activity-logger/shared';
 import { startTestApi, type TestApi } from './harness';
 
 describe('GET /api/logs (real store)', () => {
@@ -12,7 +12,7 @@ describe('GET /api/logs (real store)', () => {
     const base = Date.parse('2024-03-01T00:00:00.000Z');
     for (let i = 0; i < 90; i += 1) {
       events.push({
-        eventId: uuidv7(base + i),
+        eventId: mintEventId(),
         userId: `user-${i % 3}`,
         action: i % 2 === 0 ? 'Login' : 'Logout',
         metadata: { i },
@@ -146,13 +146,14 @@ describe('GET /api/logs (real store)', () => {
     expect(same.status).toBe(200);
   });
 
-  it('serves /healthz, /readyz and /metrics', async () => {
-    expect((await request(api.app).get('/healthz')).body).toEqual({ status: 'ok' });
-    const ready = await request(api.app).get('/readyz');
+  it('serves /healthz, /readyz and /metrics on the ops port, and none of them on the public one', async () => {
+    expect((await request(api.opsUrl).get('/healthz')).body).toEqual({ status: 'ok' });
+    const ready = await request(api.opsUrl).get('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toEqual({ kafka: 'ok', mongodb: 'ok' });
-    const metrics = await request(api.app).get('/metrics');
+    expect(ready.body.checks).toEqual({ http: 'ok', kafka: 'ok', mongodb: 'ok' });
+    const metrics = await request(api.opsUrl).get('/metrics');
     expect(metrics.text).toContain('http_request_duration_seconds_bucket{');
     expect(metrics.text).toContain('route="/api/logs"');
+    for (const path of ['/healthz', '/readyz', '/metrics']) expect((await request(api.app).get(path)).status).toBe(404);
   });
 });

@@ -43,7 +43,24 @@ export const mongoEnvFields = {
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://'),
   /** Overrides the database named in the URI path; the URI's default database otherwise. */
   MONGODB_DB: z.string().min(1).optional(),
+  /**
+   * A socket that sends nothing back for this long is closed, so a half-open connection fails the
+   * operation on it instead of holding it for the kernel's TCP timeout (minutes).
+   */
+  MONGODB_SOCKET_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 } as const;
+
+/** The ops port (/healthz, /readyz, /metrics), never the public API port. */
+export function opsEnvFields(defaultPort: number) {
+  return {
+    OPS_PORT: z.coerce.number().int().min(0).max(65_535).default(defaultPort),
+    OPS_HOST: z.string().min(1).default('0.0.0.0'),
+  } as const;
+}
+
+export function opsConfigFromEnv(env: { OPS_PORT: number; OPS_HOST: string }): { port: number; host: string } {
+  return { port: env.OPS_PORT, host: env.OPS_HOST };
+}
 
 export const commonEnvFields = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),

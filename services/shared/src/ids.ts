@@ -1,15 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { uuidv7 } from 'uuidv7';
 
 /**
- * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Ids minted by one server
- * sort by creation time to the millisecond, which keeps the store's `_id` index append-mostly and
- * makes `(timestamp, eventId)` a stable order.
+ * Mints an event id: a UUIDv7 (RFC 9562), from the `uuidv7` package, whose generator is monotonic
+ * within the process — ids minted in the same millisecond still increase. The events of one request
+ * share their receivedAt (and so their default timestamp), and `(timestamp, eventId)` order is then
+ * exactly the order in which they were sent. Time-ordered ids also keep the store's `_id` index
+ * append-mostly.
  */
-export function uuidv7(now: number = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = 0x70 | ((bytes[6] ?? 0) & 0x0f); // version 7
-  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f); // variant 10
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+export function mintEventId(): string {
+  return uuidv7();
 }

@@ -79,15 +79,45 @@ export function createKafka(config: KafkaConfig, logger: Logger, tuning: KafkaTu
 }
 
 /**
- * Creates the topics that do not exist yet and waits for their partition leaders, so a producer
- * that starts right after never meets UNKNOWN_TOPIC_OR_PARTITION. Existing topics are left as
- * they are (their partition count is an operator's decision).
+ * Creates the topics that do not exist yet, then waits until every partition of every topic has a
+ * leader, so a producer or consumer that starts right after never meets "This server does not
+ * host this topic-partition". Safe when several replicas of both services start at once: a topic
+ * another process created in between counts as created (kafkajs then answers false and does not
+ * wait for leaders itself, hence the explicit wait). Existing topics are left as they are (their
+ * partition count is an operator's decision).
  */
-export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]): Promise<void> {
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly ITopicConfig[],
+  options: { leaderTimeoutMs?: number } = {},
+): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((topic) => !existing.has(topic.topic));
-  if (missing.length === 0) return;
-  await admin.createTopics({ topics: [...missing], waitForLeaders: true });
+  if (missing.length > 0) await admin.createTopics({ topics: [...missing], waitForLeaders: true });
+  await waitForLeaders(
+    admin,
+    topics.map((topic) => topic.topic),
+    options.leaderTimeoutMs ?? 30_000,
+  );
+}
+
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+    const leaderless = metadata.flatMap((topic) =>
+      topic.partitions
+        .filter((partition) => partition.leader < 0 || partition.partitionErrorCode !== 0)
+        .map((partition) => `${topic.name}[${partition.partitionId}]`),
+    );
+    if (leaderless.length === 0 && metadata.length === topics.length) return;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `partitions without a leader after ${timeoutMs} ms: ${leaderless.join(', ') || topics.join(', ')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /**

@@ -3,11 +3,20 @@ import mongoose, { type Connection } from 'mongoose';
 export interface MongoConfig {
   readonly uri: string;
   readonly dbName?: string;
+  readonly socketTimeoutMs?: number;
 }
 
 /** The MongoDB slice of a parsed service config (see `mongoEnvFields`). */
-export function mongoConfigFromEnv(env: { MONGODB_URI: string; MONGODB_DB?: string | undefined }): MongoConfig {
-  return env.MONGODB_DB === undefined ? { uri: env.MONGODB_URI } : { uri: env.MONGODB_URI, dbName: env.MONGODB_DB };
+export function mongoConfigFromEnv(env: {
+  MONGODB_URI: string;
+  MONGODB_DB?: string | undefined;
+  MONGODB_SOCKET_TIMEOUT_MS: number;
+}): MongoConfig {
+  return {
+    uri: env.MONGODB_URI,
+    socketTimeoutMs: env.MONGODB_SOCKET_TIMEOUT_MS,
+    ...(env.MONGODB_DB === undefined ? {} : { dbName: env.MONGODB_DB }),
+  };
 }
 
 /**
@@ -19,6 +28,9 @@ export async function connectMongo(config: MongoConfig): Promise<Connection> {
     ...(config.dbName === undefined ? {} : { dbName: config.dbName }),
     // A 10 s default (the driver's is 30 s), unless the URI sets its own.
     ...(/[?&]serverSelectionTimeoutMS=/i.test(config.uri) ? {} : { serverSelectionTimeoutMS: 10_000 }),
+    // The driver's default is no socket timeout at all: a half-open connection would hang an
+    // operation until the kernel gives up. Operations also carry their own time limits.
+    ...(/[?&]socketTimeoutMS=/i.test(config.uri) ? {} : { socketTimeoutMS: config.socketTimeoutMs ?? 30_000 }),
     // Indexes are created on purpose by the store at start (see the log store), not lazily.
     autoIndex: false,
     autoCreate: false,

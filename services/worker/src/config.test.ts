@@ -22,14 +22,20 @@ describe('loadWorkerConfig', () => {
       topic: 'activity-logs',
       groupId: 'activity-logger-worker',
       partitionsConsumedConcurrently: 2,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1000,
       retry: { initialMs: 200, maxMs: 10_000 },
     });
+    expect(config.store).toEqual({ writeTimeoutMs: 10_000 });
+    expect(config.health).toEqual({ stallReadyMs: 60_000, stallLiveMs: 600_000, lagCheckIntervalMs: 5000 });
+    expect(config.deadLetters.maxBatchBytes).toBe(900_000);
+    expect(config.startupTimeoutMs).toBe(90_000);
     expect(config.deadLetters.topic).toBe('activity-logs.dlq');
     expect(config.topics).toEqual({ topic: 'activity-logs', dlqTopic: 'activity-logs.dlq', partitions: 6 });
     expect(config.retention).toEqual({ days: 90, sweepIntervalMs: 60_000 });
     expect(config.shutdownTimeoutMs).toBe(25_000);
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
-    expect(config.mongo).toEqual({ uri: 'mongodb://127.0.0.1:27017/logs' });
+    expect(config.mongo).toEqual({ uri: 'mongodb://127.0.0.1:27017/logs', socketTimeoutMs: 30_000 });
     expect(loadWorkerConfig({ ...minimal, KAFKA_TOPIC: 'audit' }).deadLetters.topic).toBe('audit.dlq');
   });
 
@@ -43,8 +49,10 @@ describe('loadWorkerConfig', () => {
   it.each([
     ['RETENTION_DAYS', '0'],
     ['RETENTION_DAYS', '1.5'],
-    ['WORKER_PORT', 'http'],
-    ['WORKER_PORT', '70000'],
+    ['OPS_PORT', 'http'],
+    ['OPS_PORT', '70000'],
+    ['KAFKA_SESSION_TIMEOUT_MS', '1000'],
+    ['MONGODB_SOCKET_TIMEOUT_MS', '0'],
     ['KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY', '-1'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon'],
     ['KAFKA_BROKERS', 'no-port'],
@@ -64,6 +72,14 @@ describe('loadWorkerConfig', () => {
       'STORE_RETRY_MAX_MS',
     ]);
     expect(configError({ ...minimal, KAFKA_DLQ_TOPIC: 'activity-logs' }).variables).toEqual(['KAFKA_DLQ_TOPIC']);
+  });
+
+  it('rejects timings that contradict each other', () => {
+    expect(configError({ ...minimal, KAFKA_HEARTBEAT_INTERVAL_MS: '5000' }).variables).toEqual([
+      'KAFKA_HEARTBEAT_INTERVAL_MS',
+    ]);
+    expect(configError({ ...minimal, WORKER_STALL_LIVE_MS: '1000' }).variables).toEqual(['WORKER_STALL_LIVE_MS']);
+    expect(configError({ ...minimal, STORE_WRITE_TIMEOUT_MS: '30000' }).variables).toEqual(['STORE_WRITE_TIMEOUT_MS']);
   });
 
   it('requires both SASL credentials once a mechanism is set', () => {

@@ -1,15 +1,19 @@
 import { z } from 'zod';
 import {
   commonEnvFields,
+  DEFAULT_MAX_BATCH_BYTES,
   kafkaConfigFromEnv,
   kafkaEnvFields,
   mongoConfigFromEnv,
   mongoEnvFields,
+  opsConfigFromEnv,
+  opsEnvFields,
   parseConfig,
   requireSaslCredentials,
   type KafkaConfig,
   type LoggerConfig,
   type MongoConfig,
+  type OpsServerConfig,
 } from '@activity-logger/shared';
 
 const positiveInt = z.coerce.number().int().min(1);
@@ -19,17 +23,35 @@ export const workerEnvSchema = z
     ...commonEnvFields,
     ...kafkaEnvFields,
     ...mongoEnvFields,
-    WORKER_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
-    WORKER_HOST: z.string().min(1).default('0.0.0.0'),
+    ...opsEnvFields(3001),
     KAFKA_GROUP_ID: z.string().min(1).default('activity-logger-worker'),
+    /** A dead member's partitions wait this long before the group moves them (kafkajs: 30 s). */
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
+    KAFKA_HEARTBEAT_INTERVAL_MS: positiveInt.default(1000),
     /** Defaults to `<KAFKA_TOPIC>.dlq`, filled in below once KAFKA_TOPIC is known. */
     KAFKA_DLQ_TOPIC: z.string().min(1).optional(),
     KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: positiveInt.default(2),
     KAFKA_TOPIC_PARTITIONS: positiveInt.default(6),
+    /** Cap of one produce request (dead letters); keep it below the broker's message.max.bytes. */
+    KAFKA_MAX_BATCH_BYTES: z.coerce
+      .number()
+      .int()
+      .min(16_384)
+      .max(64 * 1024 * 1024)
+      .default(DEFAULT_MAX_BATCH_BYTES),
     RETENTION_DAYS: positiveInt.default(90),
     RETENTION_SWEEP_INTERVAL_MS: positiveInt.default(60_000),
     STORE_RETRY_INITIAL_MS: positiveInt.default(200),
     STORE_RETRY_MAX_MS: positiveInt.default(10_000),
+    /** A bulk write that has not answered by then is abandoned and retried (a half-open socket). */
+    STORE_WRITE_TIMEOUT_MS: positiveInt.default(10_000),
+    /** Behind with no commit for this long: /readyz fails (a stall, not a slow batch). */
+    WORKER_STALL_READY_MS: positiveInt.default(60_000),
+    /** Behind with no commit for this long: /healthz fails too, so the platform restarts the worker. */
+    WORKER_STALL_LIVE_MS: positiveInt.default(600_000),
+    /** How often the worker asks the cluster how far behind its partitions are. */
+    LAG_CHECK_INTERVAL_MS: positiveInt.default(5000),
+    STARTUP_TIMEOUT_MS: positiveInt.default(90_000),
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
   })
   .superRefine((env, ctx) => {
@@ -39,6 +61,27 @@ export const workerEnvSchema = z
         code: 'custom',
         path: ['STORE_RETRY_MAX_MS'],
         message: 'must be at least STORE_RETRY_INITIAL_MS',
+      });
+    }
+    if (env.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > env.KAFKA_SESSION_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_HEARTBEAT_INTERVAL_MS'],
+        message: 'must be at most a third of KAFKA_SESSION_TIMEOUT_MS',
+      });
+    }
+    if (env.WORKER_STALL_LIVE_MS < env.WORKER_STALL_READY_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WORKER_STALL_LIVE_MS'],
+        message: 'must be at least WORKER_STALL_READY_MS',
+      });
+    }
+    if (env.STORE_WRITE_TIMEOUT_MS >= env.SHUTDOWN_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STORE_WRITE_TIMEOUT_MS'],
+        message: 'must be below SHUTDOWN_TIMEOUT_MS, so a hung write cannot hold up a shutdown',
       });
     }
     if (env.KAFKA_DLQ_TOPIC !== undefined && env.KAFKA_DLQ_TOPIC === env.KAFKA_TOPIC) {
@@ -56,11 +99,26 @@ export interface ConsumerConfig {
   readonly topic: string;
   readonly groupId: string;
   readonly partitionsConsumedConcurrently: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
   readonly retry: RetryPolicy;
+}
+
+export interface StoreConfig {
+  readonly writeTimeoutMs: number;
+}
+
+/** When the worker counts as stalled (see progress.ts) and how often it looks at lag. */
+export interface HealthConfig {
+  readonly stallReadyMs: number;
+  readonly stallLiveMs: number;
+  readonly lagCheckIntervalMs: number;
 }
 
 export interface DeadLetterConfig {
   readonly topic: string;
+  /** Cap of one DLQ produce request; below the broker's message.max.bytes. */
+  readonly maxBatchBytes: number;
 }
 
 export interface TopicsConfig {
@@ -75,11 +133,6 @@ export interface RetentionConfig {
   readonly sweepIntervalMs: number;
 }
 
-export interface OpsServerConfig {
-  readonly port: number;
-  readonly host: string;
-}
-
 export interface WorkerConfig {
   readonly logger: LoggerConfig;
   readonly kafka: KafkaConfig;
@@ -88,7 +141,10 @@ export interface WorkerConfig {
   readonly consumer: ConsumerConfig;
   readonly deadLetters: DeadLetterConfig;
   readonly retention: RetentionConfig;
+  readonly store: StoreConfig;
+  readonly health: HealthConfig;
   readonly ops: OpsServerConfig;
+  readonly startupTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
 }
 
@@ -105,11 +161,20 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
       topic: parsed.KAFKA_TOPIC,
       groupId: parsed.KAFKA_GROUP_ID,
       partitionsConsumedConcurrently: parsed.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
+      sessionTimeoutMs: parsed.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: parsed.KAFKA_HEARTBEAT_INTERVAL_MS,
       retry: { initialMs: parsed.STORE_RETRY_INITIAL_MS, maxMs: parsed.STORE_RETRY_MAX_MS },
     },
-    deadLetters: { topic: dlqTopic },
+    deadLetters: { topic: dlqTopic, maxBatchBytes: parsed.KAFKA_MAX_BATCH_BYTES },
     retention: { days: parsed.RETENTION_DAYS, sweepIntervalMs: parsed.RETENTION_SWEEP_INTERVAL_MS },
-    ops: { port: parsed.WORKER_PORT, host: parsed.WORKER_HOST },
+    store: { writeTimeoutMs: parsed.STORE_WRITE_TIMEOUT_MS },
+    health: {
+      stallReadyMs: parsed.WORKER_STALL_READY_MS,
+      stallLiveMs: parsed.WORKER_STALL_LIVE_MS,
+      lagCheckIntervalMs: parsed.LAG_CHECK_INTERVAL_MS,
+    },
+    ops: opsConfigFromEnv(parsed),
+    startupTimeoutMs: parsed.STARTUP_TIMEOUT_MS,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
   });
 }

@@ -6,6 +6,7 @@ import type { ConsumedMessage } from './consumed-message';
 import { isRetriable } from './errors';
 import type { WorkerMetrics } from './metrics';
 import type { MessageOutcome } from './persist-batch';
+import type { ProgressTracker } from './progress';
 
 const HEARTBEAT_TICK_MS = 1000;
 
@@ -24,6 +25,8 @@ export interface LogConsumerDeps {
   readonly persist: (messages: readonly ConsumedMessage[]) => Promise<MessageOutcome[]>;
   readonly logger: Logger;
   readonly metrics: WorkerMetrics;
+  /** Told of assignments, batches and commits, so health can tell progress from a stall. */
+  readonly progress: ProgressTracker;
   /** The consumer crashed for good (kafkajs will not restart it); main stops and exits non-zero. */
   readonly onFatal: (error: Error) => void;
 }
@@ -34,13 +37,18 @@ export interface LogConsumerDeps {
  * heartbeats, so the partition pauses instead of skipping; nothing is committed meanwhile.
  */
 export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
-  const { kafka, config, persist, metrics, onFatal } = deps;
+  const { kafka, config, persist, metrics, progress, onFatal } = deps;
   const logger = deps.logger.child({ component: 'consumer' });
   const consumer = kafka.consumer({
     groupId: config.groupId,
     allowAutoTopicCreation: false,
     // A bounded wait for data keeps shutdown quick when the topic is idle.
     maxWaitTimeInMs: 1000,
+    // A dead member's partitions move to the survivors once its session expires: the default
+    // 30 s would leave them unconsumed that long. Heartbeats also run during slow writes (below),
+    // so a short session does not evict a member that is only busy.
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: config.heartbeatIntervalMs,
     retry: { retries: 5, restartOnFailure },
   });
   const stopping = new AbortController();
@@ -49,13 +57,18 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     joined = true;
+    progress.assigned(config.topic, payload.memberAssignment[config.topic] ?? []);
     logger.info({ groupId: payload.groupId, memberAssignment: payload.memberAssignment }, 'joined the consumer group');
   });
+  // Partitions are given up while the group rebalances; the next GROUP_JOIN says which are ours.
+  consumer.on(consumer.events.REBALANCING, () => progress.cleared());
   consumer.on(consumer.events.STOP, () => {
     joined = false;
+    progress.cleared();
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     joined = false;
+    progress.cleared();
     if (stopping.signal.aborted) return;
     if (payload.restart) {
       logger.warn({ err: payload.error }, 'consumer crashed; kafkajs restarts it');
@@ -79,6 +92,7 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
     }));
     const shouldAbandon = (): boolean => stopping.signal.aborted || !payload.isRunning() || payload.isStale();
     const where = { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset() };
+    progress.batchStarted(batch.topic, batch.partition);
 
     for (let attempt = 0; ; attempt += 1) {
       if (shouldAbandon()) {
@@ -106,7 +120,7 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
     await consumer.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: String(BigInt(lastMessage.offset) + 1n) },
     ]);
-    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    progress.committed(batch.topic, batch.partition, Number(batch.offsetLag()));
     await heartbeat();
   }
 

@@ -1,5 +1,5 @@
 import type { IHeaders, Kafka, Producer } from 'kafkajs';
-import { PRODUCER_DEFAULTS } from '@activity-logger/shared';
+import { chunkByBytes, HEADERS, isTooLargeForBroker, PRODUCER_DEFAULTS, recordBytes } from '@activity-logger/shared';
 import type { DeadLetterConfig } from './config';
 import type { ConsumedMessage } from './consumed-message';
 import { DeadLetterPublishError } from './errors';
@@ -26,6 +26,8 @@ export const DLQ_HEADERS = {
   sourcePartition: 'dlq-source-partition',
   sourceOffset: 'dlq-source-offset',
   failedAt: 'dlq-failed-at',
+  /** Present only on a letter cut down to fit the broker: the original value's size in bytes. */
+  truncated: 'dlq-truncated',
 } as const;
 
 const MAX_DETAIL_CHARS = 1000;
@@ -59,14 +61,79 @@ export interface KafkaDeadLetterPublisher extends DeadLetterPublisher {
   disconnect(): Promise<void>;
 }
 
+type DeadLetterRecord = ReturnType<typeof toDeadLetterRecord>;
+
+/**
+ * A letter too large for the broker on its own, cut down to what identifies it: the original
+ * key, the DLQ headers (reason, detail, source topic/partition/offset) and the trace id, with the
+ * value cut to `valueBytes` (none at all when 0). `dlq-truncated` carries the original value's
+ * size, so nobody mistakes the cut value for the original; the full bytes stay readable at the
+ * source offset for as long as the source topic retains them.
+ */
+export function truncateDeadLetterRecord(record: DeadLetterRecord, valueBytes: number): DeadLetterRecord {
+  const dlqHeaders = Object.fromEntries(
+    Object.entries(record.headers).filter(([name]) => name.startsWith('dlq-') || name === HEADERS.traceId),
+  );
+  const original = record.value?.length ?? 0;
+  return {
+    key: record.key,
+    value: record.value === null || valueBytes <= 0 ? null : record.value.subarray(0, valueBytes),
+    headers: { ...dlqHeaders, [DLQ_HEADERS.truncated]: String(original) },
+  };
+}
+
+/**
+ * Publishes dead letters so that they always get out, however many and however large:
+ *   - letters are sent in order, in produce requests of at most `maxBatchBytes` (the same
+ *     record-size rule as the API's publisher);
+ *   - a request the broker still finds too large is split in halves, down to single letters;
+ *   - a single letter too large for the broker is cut down (truncateDeadLetterRecord), first to
+ *     a part of its value, then to its headers alone.
+ * "Too large" is never retried as it is, since it can never succeed; any other failure is a
+ * retriable DeadLetterPublishError, and the batch is retried by the consumer. Letters already
+ * sent when a later request fails are sent again on that retry: the DLQ is at-least-once, and
+ * `dlq-source-partition`/`dlq-source-offset` identify a letter.
+ */
 export function createKafkaDeadLetterPublisher(deps: {
   kafka: Kafka;
   config: DeadLetterConfig;
   now?: () => Date;
 }): KafkaDeadLetterPublisher {
   const now = deps.now ?? (() => new Date());
+  const { topic, maxBatchBytes } = deps.config;
   // No auto-creation: the DLQ topic is created at start (ensureTopics), and a misspelt one must fail.
   const producer: Producer = deps.kafka.producer(PRODUCER_DEFAULTS);
+
+  async function send(records: DeadLetterRecord[]): Promise<void> {
+    try {
+      await producer.send({ topic, acks: -1, messages: records });
+    } catch (error) {
+      if (!isTooLargeForBroker(error)) {
+        throw new DeadLetterPublishError(`could not publish ${records.length} dead letter(s)`, error);
+      }
+      const [only] = records;
+      if (records.length > 1 || only === undefined) {
+        const half = Math.ceil(records.length / 2);
+        await send(records.slice(0, half));
+        await send(records.slice(half));
+        return;
+      }
+      const cut = smaller(only);
+      if (cut === undefined) {
+        throw new DeadLetterPublishError('a dead letter cut down to its headers is still too large', error);
+      }
+      await send([cut]);
+    }
+  }
+
+  /** The next smaller form of a letter the broker refused, or undefined when none is left. */
+  function smaller(record: DeadLetterRecord): DeadLetterRecord | undefined {
+    const truncated = record.headers[DLQ_HEADERS.truncated] !== undefined;
+    const valueBytes = record.value?.length ?? 0;
+    if (!truncated) return truncateDeadLetterRecord(record, Math.min(valueBytes, TRUNCATED_VALUE_BYTES));
+    if (valueBytes > 0) return { ...record, value: null };
+    return undefined;
+  }
 
   return {
     connect: () => producer.connect(),
@@ -74,15 +141,17 @@ export function createKafkaDeadLetterPublisher(deps: {
     async publish(letters) {
       if (letters.length === 0) return;
       const failedAt = now();
-      try {
-        await producer.send({
-          topic: deps.config.topic,
-          acks: -1,
-          messages: letters.map((letter) => toDeadLetterRecord(letter, failedAt)),
-        });
-      } catch (error) {
-        throw new DeadLetterPublishError(`could not publish ${letters.length} dead letter(s)`, error);
-      }
+      const records = letters.map((letter) => {
+        const record = toDeadLetterRecord(letter, failedAt);
+        // Known too large before sending: cut it at once rather than after a refusal.
+        return recordBytes(record) <= maxBatchBytes
+          ? record
+          : truncateDeadLetterRecord(record, Math.min(record.value?.length ?? 0, TRUNCATED_VALUE_BYTES));
+      });
+      for (const chunk of chunkByBytes(records, recordBytes, { maxBytes: maxBatchBytes })) await send(chunk);
     },
   };
 }
+
+/** What is kept of a value too large for the broker: enough to see what it was. */
+const TRUNCATED_VALUE_BYTES = 64 * 1024;

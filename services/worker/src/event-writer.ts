@@ -21,46 +21,71 @@ export interface EventWriter {
 const DUPLICATE_KEY = 11000;
 
 /**
- * Per-document codes that say "not now" rather than "never": a retry of the whole batch is safe
- * (what was stored comes back as 11000) while dead-lettering these would lose good events.
+ * Per-document codes that say "never" for this document: the server will refuse it however often
+ * it is written, so it is dead-lettered. Everything else — an unlisted code included — is taken
+ * as "not now": the whole batch is retried with backoff (what was stored comes back as 11000),
+ * because dead-lettering on a transient code would take good events out of the log.
  */
-const TRANSIENT_WRITE_CODES = new Set([
-  6, // HostUnreachable
-  7, // HostNotFound
-  50, // MaxTimeMSExpired
-  64, // WriteConcernFailed
-  89, // NetworkTimeout
-  91, // ShutdownInProgress
-  112, // WriteConflict
-  189, // PrimarySteppedDown
-  262, // ExceededTimeLimit
-  9001, // SocketException
-  10107, // NotWritablePrimary
-  11600, // InterruptedAtShutdown
-  11602, // InterruptedDueToReplStateChange
-  13388, // StaleConfig
-  13435, // NotPrimaryNoSecondaryOk
-  13436, // NotPrimaryOrSecondary
+const PERMANENT_WRITE_CODES = new Set([
+  2, // BadValue (FerretDB: nested arrays, NaN, …)
+  9, // FailedToParse
+  14, // TypeMismatch
+  22, // InvalidBSON
+  52, // DollarPrefixedFieldName
+  53, // InvalidIdField
+  55, // InvalidDBRef
+  56, // EmptyFieldName
+  57, // DottedFieldName
+  121, // DocumentValidationFailure
+  238, // NotImplemented (FerretDB: a document shape it does not support)
+  10334, // BSONObjectTooLarge
+  17280, // KeyTooLong (older servers)
 ]);
 
-export function createMongoEventWriter(model: LogModel): EventWriter {
+/**
+ * Writes each batch with one unordered bulk write, bounded in time twice: the server stops
+ * working on it after `writeTimeoutMs` (maxTimeMS), and the writer stops waiting shortly after
+ * that whatever the server or the socket does. Either way the batch comes back as a retriable
+ * StoreUnavailableError and goes through the consumer's retry loop; a write that completed after
+ * all shows up as duplicates on the retry, which count as stored.
+ */
+export function createMongoEventWriter(model: LogModel, options: { writeTimeoutMs: number }): EventWriter {
   // The collection typed with our string `_id`: no mongoose casting or validation on
   // the hot path (events were validated when decoded), and no ObjectId assumed for `_id`.
   const collection = model.collection as unknown as mongo.Collection<LogDocument>;
+  const { writeTimeoutMs } = options;
   return {
     async writeBatch(events) {
       if (events.length === 0) return [];
       const operations: mongo.AnyBulkWriteOperation<LogDocument>[] = events.map((event) => ({
         insertOne: { document: toLogDocument(event) },
       }));
-      try {
-        await collection.bulkWrite(operations, { ordered: false });
-        return events.map(() => ({ kind: 'stored' }));
-      } catch (error) {
-        return classifyWriteFailure(error, events.length);
-      }
+      const write = collection.bulkWrite(operations, { ordered: false, maxTimeMS: writeTimeoutMs }).then(
+        () => events.map((): WriteResult => ({ kind: 'stored' })),
+        (error: unknown) => classifyWriteFailure(error, events.length),
+      );
+      return withDeadline(write, writeTimeoutMs + CLIENT_GRACE_MS, events.length);
     },
   };
+}
+
+/** The server's own limit answers first when it can; the client's is for when it cannot. */
+const CLIENT_GRACE_MS = 1000;
+
+async function withDeadline<T>(work: Promise<T>, ms: number, count: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new StoreUnavailableError(`bulk write of ${count} event(s) did not answer within ${ms} ms`, undefined)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -79,8 +104,14 @@ export function classifyWriteFailure(error: unknown, count: number): WriteResult
   if (writeErrors.length === 0 || hasWriteConcernError) {
     throw new StoreUnavailableError(`bulk write not acknowledged: ${error.message}`, error);
   }
-  if (writeErrors.some((writeError) => TRANSIENT_WRITE_CODES.has(writeError.code))) {
-    throw new StoreUnavailableError(`bulk write hit a transient per-document error: ${error.message}`, error);
+  const transient = writeErrors.find(
+    (writeError) => writeError.code !== DUPLICATE_KEY && !PERMANENT_WRITE_CODES.has(writeError.code),
+  );
+  if (transient !== undefined) {
+    throw new StoreUnavailableError(
+      `bulk write hit per-document error code ${transient.code}, not known to be permanent: ${transient.errmsg ?? ''}`,
+      error,
+    );
   }
   const results: WriteResult[] = Array.from({ length: count }, () => ({ kind: 'stored' }));
   for (const writeError of writeErrors) {

@@ -5,19 +5,24 @@ import {
   connectMongo,
   createKafka,
   createLogger,
+  createOpsServer,
   ensureQueryIndexes,
   ensureTopics,
   kafkaReadiness,
   logModel,
-  type Logger,
+  retryStartupStep,
+  runProcess,
+  stopInOrder,
+  type OpsServer,
 } from '@activity-logger/shared';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { createLogConsumer, type LogConsumer } from './consumer';
 import { createKafkaDeadLetterPublisher, type KafkaDeadLetterPublisher } from './dead-letters';
 import { createMongoEventWriter } from './event-writer';
+import { createLagMonitor, type LagMonitor } from './lag-monitor';
 import { createWorkerMetrics } from './metrics';
-import { createOpsServer, type OpsServer } from './ops-server';
 import { persistBatch } from './persist-batch';
+import { createProgressTracker } from './progress';
 import { createRetention, type Retention } from './retention';
 
 /**
@@ -40,127 +45,123 @@ function readConfig(): WorkerConfig {
 function main(): void {
   const config = readConfig();
   const logger = createLogger(config.logger);
-  const metrics = createWorkerMetrics();
+  const progress = createProgressTracker();
+  const metrics = createWorkerMetrics({ progress });
   const kafka = createKafka(config.kafka, logger);
-  // Creates the topics at start, then stays connected for /readyz to ask the cluster.
+  // Creates the topics at start, then stays connected for /readyz and the lag monitor.
   const admin = kafka.admin();
 
   let connection: Connection | undefined;
   let retention: Retention | undefined;
   let deadLetters: KafkaDeadLetterPublisher | undefined;
   let consumer: LogConsumer | undefined;
+  let lagMonitor: LagMonitor | undefined;
   let opsServer: OpsServer | undefined;
-  let stopping: Promise<void> | undefined;
-  let exiting = false;
+  let stopping = false;
 
-  /** Idempotent: stops whatever has been started so far, each part even when another one failed. */
-  function stop(): Promise<void> {
-    stopping ??= (async () => {
-      await attempt('consumer', logger, () => consumer?.stop());
-      await attempt('dead letter producer', logger, () => deadLetters?.disconnect());
-      await attempt('kafka admin', logger, () => admin.disconnect());
-      await attempt('retention', logger, () => retention?.stop());
-      await attempt('mongodb', logger, () => connection?.close());
-      await attempt('ops server', logger, () => opsServer?.close());
-    })();
-    return stopping;
-  }
+  const stalled = (limitMs: number) => () => {
+    const longestMs = progress.longestWaitMs();
+    return { ok: longestMs < limitMs, detail: { longestStallSeconds: Math.round(longestMs / 1000) } };
+  };
 
-  function exit(code: 0 | 1, reason: string, error?: unknown): void {
-    if (exiting) return;
-    exiting = true;
-    if (error === undefined) logger.info({ reason }, 'worker stopping');
-    else logger.fatal({ reason, err: error }, 'worker stopping after a fatal error');
-    const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline passed; exiting anyway');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    stop().then(
-      () => {
-        clearTimeout(deadline);
-        logger.info({ reason, exitCode: code }, 'worker stopped');
-        process.exit(code);
-      },
-      (stopError: unknown) => {
-        logger.error({ err: stopError }, 'worker did not stop cleanly');
-        process.exit(1);
-      },
-    );
-  }
+  runProcess({
+    name: 'worker',
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    stop: () => {
+      stopping = true;
+      return stopInOrder(logger, [
+        // Leaves the group (its partitions move at once) after the batch in flight ends or is abandoned.
+        ['consumer', () => consumer?.stop()],
+        ['lag monitor', () => lagMonitor?.stop()],
+        ['dead letter producer', () => deadLetters?.disconnect()],
+        ['kafka admin', () => admin.disconnect()],
+        ['retention', () => retention?.stop()],
+        ['mongodb', () => connection?.close()],
+        ['ops server', () => opsServer?.close()],
+      ]);
+    },
+    async start(handle) {
+      // Listening first lets the platform see a live process (/healthz) that is not ready yet (/readyz).
+      opsServer = createOpsServer({
+        config: config.ops,
+        checks: {
+          readiness: {
+            consumer: () => consumer?.isReady() ?? false,
+            progress: stalled(config.health.stallReadyMs),
+            kafka: kafkaReadiness(admin),
+            mongodb: () => pingMongo(connection),
+          },
+          liveness: { progress: stalled(config.health.stallLiveMs) },
+        },
+        registry: metrics.registry,
+        logger,
+      });
+      const port = await opsServer.listen();
 
-  async function start(): Promise<void> {
-    // Listening first lets the platform see a live process (/healthz) that is not ready yet (/readyz).
-    opsServer = createOpsServer({
-      config: config.ops,
-      readiness: {
-        consumer: () => consumer?.isReady() ?? false,
-        mongodb: () => pingMongo(connection),
-        kafka: kafkaReadiness(admin),
-      },
-      registry: metrics.registry,
-      logger,
-    });
-    const port = await opsServer.listen();
+      // A broker or store that is still starting delays the worker until the startup deadline.
+      const deadline = Date.now() + config.startupTimeoutMs;
+      const step = <T>(what: string, run: () => Promise<T>) => retryStartupStep(what, run, { deadline, logger });
 
-    connection = await connectMongo(config.mongo);
-    const model = logModel(connection);
-    await ensureQueryIndexes(model);
-    retention = createRetention({ model, config: config.retention, logger, metrics });
-    const retentionMode = await retention.start();
+      connection = await step('connect to MongoDB', () => connectMongo(config.mongo));
+      const model = logModel(connection);
+      await step('create the MongoDB indexes', () => ensureQueryIndexes(model));
+      retention = createRetention({ model, config: config.retention, logger, metrics });
+      const live = retention;
+      const retentionMode = await step('set up retention', () => live.start());
 
-    await admin.connect();
-    await ensureTopics(admin, [
-      { topic: config.topics.topic, numPartitions: config.topics.partitions },
-      { topic: config.topics.dlqTopic, numPartitions: config.topics.partitions },
-    ]);
+      await step('connect to Kafka', () => admin.connect());
+      await step('create the Kafka topics', () =>
+        ensureTopics(admin, [
+          { topic: config.topics.topic, numPartitions: config.topics.partitions },
+          { topic: config.topics.dlqTopic, numPartitions: config.topics.partitions },
+        ]),
+      );
 
-    const publisher = createKafkaDeadLetterPublisher({ kafka, config: config.deadLetters });
-    deadLetters = publisher;
-    await publisher.connect();
-    if (exiting) return;
+      const publisher = createKafkaDeadLetterPublisher({ kafka, config: config.deadLetters });
+      deadLetters = publisher;
+      await step('connect the dead letter producer', () => publisher.connect());
+      if (stopping) return;
 
-    const writer = createMongoEventWriter(model);
-    consumer = createLogConsumer({
-      kafka,
-      config: config.consumer,
-      persist: (messages) => persistBatch(messages, { writer, deadLetters: publisher, logger, metrics }),
-      logger,
-      metrics,
-      onFatal: (error) => exit(1, 'the consumer crashed and will not restart', error),
-    });
-    await consumer.start();
-    logger.info(
-      {
-        port,
-        topic: config.consumer.topic,
-        dlqTopic: config.deadLetters.topic,
+      const writer = createMongoEventWriter(model, config.store);
+      consumer = createLogConsumer({
+        kafka,
+        config: config.consumer,
+        persist: (messages) => persistBatch(messages, { writer, deadLetters: publisher, logger, metrics }),
+        logger,
+        metrics,
+        progress,
+        onFatal: (error) => handle.exit(1, 'the consumer crashed and will not restart', error),
+      });
+      const started = consumer;
+      await step('start the consumer', () => started.start());
+      lagMonitor = createLagMonitor({
+        admin,
         groupId: config.consumer.groupId,
-        retentionMode,
-      },
-      'worker started',
-    );
-  }
-
-  process.on('SIGTERM', () => exit(0, 'SIGTERM'));
-  process.on('SIGINT', () => exit(0, 'SIGINT'));
-  process.on('uncaughtException', (error) => exit(1, 'uncaught exception', error));
-  process.on('unhandledRejection', (error) => exit(1, 'unhandled rejection', error));
-
-  start().catch((error: unknown) => exit(1, 'startup failed', error));
+        topic: config.consumer.topic,
+        progress,
+        intervalMs: config.health.lagCheckIntervalMs,
+        logger,
+      });
+      lagMonitor.start();
+      logger.info(
+        {
+          port,
+          topic: config.consumer.topic,
+          dlqTopic: config.deadLetters.topic,
+          groupId: config.consumer.groupId,
+          retentionMode,
+        },
+        'worker started',
+      );
+    },
+  });
 }
 
 async function pingMongo(current: Connection | undefined): Promise<boolean> {
   if (current?.db === undefined || current.readyState !== ConnectionStates.connected) return false;
   await current.db.admin().ping();
   return true;
-}
-
-async function attempt(what: string, log: Logger, action: () => Promise<unknown> | undefined): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    log.warn({ err: error, component: what }, 'could not stop cleanly');
-  }
 }
 
 main();

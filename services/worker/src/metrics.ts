@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ProgressTracker } from './progress';
 
 export interface WorkerMetrics {
   readonly registry: Registry;
@@ -10,6 +11,8 @@ export interface WorkerMetrics {
   readonly storeWriteSeconds: Histogram;
   readonly storeRetries: Counter;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly secondsSinceCommit: Gauge<'topic' | 'partition'>;
+  readonly waitingSeconds: Gauge<'topic' | 'partition'>;
   readonly retentionDeleted: Counter;
 }
 
@@ -17,10 +20,24 @@ export interface WorkerMetrics {
  * The worker's metrics on a registry of their own (not prom-client's global one), so tests and
  * several workers in one process never collide over metric names.
  */
-export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}): WorkerMetrics {
+export function createWorkerMetrics(options: { progress: ProgressTracker; defaultMetrics?: boolean }): WorkerMetrics {
+  const { progress } = options;
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  // Per-partition gauges are read from the progress tracker at scrape time, for the partitions
+  // this member owns now: a revoked partition disappears instead of being counted by two pods.
+  const perPartition = (
+    read: (p: ReturnType<ProgressTracker['partitions']>[number], now: number) => number | undefined,
+  ) =>
+    function collect(this: Gauge<'topic' | 'partition'>) {
+      this.reset();
+      const now = Date.now();
+      for (const p of progress.partitions()) {
+        const value = read(p, now);
+        if (value !== undefined) this.set({ topic: p.topic, partition: String(p.partition) }, value);
+      }
+    };
   return {
     registry,
     messagesConsumed: new Counter({
@@ -59,9 +76,24 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
     }),
     consumerLag: new Gauge({
       name: 'worker_consumer_lag',
-      help: 'Messages behind the high watermark after the last handled batch, per partition.',
+      help: 'Messages behind the high watermark, per partition this member owns (last batch or lag check).',
       labelNames: ['topic', 'partition'] as const,
       registers,
+      collect: perPartition((p) => p.lag),
+    }),
+    secondsSinceCommit: new Gauge({
+      name: 'worker_seconds_since_last_commit',
+      help: 'Seconds since this member last committed the partition (or was given it), per owned partition.',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+      collect: perPartition((p, now) => (now - p.lastCommitAt) / 1000),
+    }),
+    waitingSeconds: new Gauge({
+      name: 'worker_partition_stalled_seconds',
+      help: 'Seconds the partition has been behind with no commit (0 when caught up); readiness fails past WORKER_STALL_READY_MS.',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+      collect: perPartition((p, now) => (p.waitingSince === undefined ? 0 : (now - p.waitingSince) / 1000)),
     }),
     retentionDeleted: new Counter({
       name: 'worker_retention_deleted_total',

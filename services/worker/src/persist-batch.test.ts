@@ -5,6 +5,7 @@ import type { DeadLetter, DeadLetterPublisher } from './dead-letters';
 import { DeadLetterPublishError, StoreUnavailableError } from './errors';
 import { FakeEventWriter } from './fake-event-writer';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics';
+import { createProgressTracker } from './progress';
 import { persistBatch } from './persist-batch';
 
 class FakeDeadLetters implements DeadLetterPublisher {
@@ -57,7 +58,7 @@ describe('persistBatch', () => {
   beforeEach(() => {
     writer = new FakeEventWriter();
     deadLetters = new FakeDeadLetters();
-    metrics = createWorkerMetrics({ defaultMetrics: false });
+    metrics = createWorkerMetrics({ progress: createProgressTracker(), defaultMetrics: false });
   });
 
   it('stores valid events with one write and gives every message an outcome in offset order', async () => {

@@ -2,6 +2,7 @@ import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import {
   completeEvent,
+  DEFAULT_MAX_BATCH_BYTES,
   encodeEvent,
   ensureTopics,
   HEADERS,
@@ -14,6 +15,7 @@ import { createKafkaDeadLetterPublisher, type KafkaDeadLetterPublisher } from '.
 import { createMongoEventWriter } from '../src/event-writer';
 import { createWorkerMetrics, type WorkerMetrics } from '../src/metrics';
 import { persistBatch } from '../src/persist-batch';
+import { createProgressTracker, type ProgressTracker } from '../src/progress';
 import { eventually } from '../../../test/support/eventually';
 import { uniqueName } from '../../../test/support/isolation';
 import { silentLogger } from '../../../test/support/kafka';
@@ -24,6 +26,7 @@ import { silentLogger } from '../../../test/support/kafka';
  */
 export interface TestWorker {
   readonly consumer: LogConsumer;
+  readonly progress: ProgressTracker;
   readonly deadLetters: KafkaDeadLetterPublisher;
   readonly metrics: WorkerMetrics;
   stop(): Promise<void>;
@@ -36,11 +39,16 @@ export async function startTestWorker(options: {
   dlqTopic: string;
   groupId: string;
   retry?: { initialMs: number; maxMs: number };
+  writeTimeoutMs?: number;
 }): Promise<TestWorker> {
-  const metrics = createWorkerMetrics({ defaultMetrics: false });
-  const deadLetters = createKafkaDeadLetterPublisher({ kafka: options.kafka, config: { topic: options.dlqTopic } });
+  const progress = createProgressTracker();
+  const metrics = createWorkerMetrics({ progress, defaultMetrics: false });
+  const deadLetters = createKafkaDeadLetterPublisher({
+    kafka: options.kafka,
+    config: { topic: options.dlqTopic, maxBatchBytes: DEFAULT_MAX_BATCH_BYTES },
+  });
   await deadLetters.connect();
-  const writer = createMongoEventWriter(options.model);
+  const writer = createMongoEventWriter(options.model, { writeTimeoutMs: options.writeTimeoutMs ?? 10_000 });
   const fatal: Error[] = [];
   const consumer = createLogConsumer({
     kafka: options.kafka,
@@ -48,17 +56,21 @@ export async function startTestWorker(options: {
       topic: options.topic,
       groupId: options.groupId,
       partitionsConsumedConcurrently: 2,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1000,
       retry: options.retry ?? { initialMs: 100, maxMs: 1000 },
     },
     persist: (messages) => persistBatch(messages, { writer, deadLetters, logger: silentLogger, metrics }),
     logger: silentLogger,
     metrics,
+    progress,
     onFatal: (error) => fatal.push(error),
   });
   await consumer.start();
   await eventually(() => (consumer.isReady() ? true : undefined), { what: 'the consumer to join its group' });
   return {
     consumer,
+    progress,
     deadLetters,
     metrics,
     async stop() {
@@ -135,7 +147,12 @@ export async function highWatermarkTotal(admin: Admin, topic: string): Promise<n
 }
 
 /** Waits until the group committed exactly up to each partition's high watermark. */
-export async function waitForCommitsAtHighWatermark(admin: Admin, groupId: string, topic: string): Promise<void> {
+export async function waitForCommitsAtHighWatermark(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const high = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)] as const));
   await eventually(
     async () => {
@@ -143,7 +160,7 @@ export async function waitForCommitsAtHighWatermark(admin: Admin, groupId: strin
       const behind = (offsets?.partitions ?? []).filter((p) => Math.max(0, Number(p.offset)) !== high.get(p.partition));
       return behind.length === 0 ? true : undefined;
     },
-    { what: `group ${groupId} to commit up to the high watermarks of ${topic}` },
+    { timeoutMs, what: `group ${groupId} to commit up to the high watermarks of ${topic}` },
   );
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@activity-logger/shared';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { createWorkerMetrics } from '../src/metrics';
+import { createProgressTracker } from '../src/progress';
 import { createRetention, sweepExpired, TTL_INDEX_NAME } from '../src/retention';
 import { dropDatabase, testEvents } from './harness';
 import { silentLogger } from '../../../test/support/kafka';
@@ -34,7 +35,7 @@ describe('retention against the real store', () => {
       model,
       config: { days: 30, sweepIntervalMs: 60_000 },
       logger: silentLogger,
-      metrics: createWorkerMetrics({ defaultMetrics: false }),
+      metrics: createWorkerMetrics({ progress: createProgressTracker(), defaultMetrics: false }),
     });
     try {
       const mode = await retention.start();

@@ -60,7 +60,7 @@ describe('worker process and SIGTERM', () => {
 
     const start = async () => {
       const port = await freePort();
-      const worker = startService('worker', { ...env, WORKER_PORT: String(port), LOG_LEVEL: 'warn' });
+      const worker = startService('worker', { ...env, OPS_PORT: String(port), LOG_LEVEL: 'warn' });
       workers.push(worker);
       return { worker, readyz: `http://127.0.0.1:${port}/readyz` };
     };

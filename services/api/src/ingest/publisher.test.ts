@@ -1,6 +1,6 @@
 import type { Message, Producer, ProducerRecord } from 'kafkajs';
-import { completeEvent, type ActivityEvent } from '@activity-logger/shared';
-import { createKafkaPublisher, PublishError, recordBytes, type PublisherOptions } from './publisher';
+import { completeEvent, recordBytes, type ActivityEvent } from '@activity-logger/shared';
+import { createKafkaPublisher, PublishError, type PublisherOptions } from './publisher';
 
 /**
  * The coalescing logic against a scripted producer: when sends happen and with what, and how

@@ -1,5 +1,12 @@
 import type { Message, Producer } from 'kafkajs';
-import { AppError, encodeEvent, HEADERS, type ActivityEvent } from '@activity-logger/shared';
+import {
+  AppError,
+  encodeEvent,
+  HEADERS,
+  isTooLargeForBroker,
+  recordBytes,
+  type ActivityEvent,
+} from '@activity-logger/shared';
 
 /** Hands events to Kafka; resolves only once the broker acknowledged every one with acks=all. */
 export interface EventPublisher {
@@ -117,7 +124,7 @@ export function createKafkaPublisher(
     } catch (error) {
       // The byte cap is an estimate; should a broker still find a partition's batch too large
       // (a smaller message.max.bytes, say), halves are sent instead of failing every request.
-      if (chunk.length > 1 && isMessageTooLarge(error)) {
+      if (chunk.length > 1 && isTooLargeForBroker(error)) {
         const half = Math.ceil(chunk.length / 2);
         await sendChunk(chunk.slice(0, half));
         await sendChunk(chunk.slice(half));
@@ -202,31 +209,4 @@ export function createKafkaPublisher(
       while (sending !== undefined) await sending;
     },
   };
-}
-
-/**
- * An upper estimate of a record's size in a Kafka record batch: key, value and headers, plus the
- * record's own framing (length, attributes, deltas and per-header lengths as varints).
- */
-export function recordBytes(message: Message): number {
-  let bytes = 40 + byteLength(message.key) + byteLength(message.value);
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    bytes += 10 + Buffer.byteLength(name) + byteLength(value as string | Buffer | undefined);
-  }
-  return bytes;
-}
-
-function byteLength(value: string | Buffer | null | undefined): number {
-  if (value === null || value === undefined) return 0;
-  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
-}
-
-/** kafkajs reports MESSAGE_TOO_LARGE as a protocol error, sometimes wrapped in a retry error. */
-function isMessageTooLarge(error: unknown): boolean {
-  for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    if ((current as { type?: string }).type === 'MESSAGE_TOO_LARGE') return true;
-    const { errors } = current as { errors?: unknown[] };
-    if (Array.isArray(errors) && errors.some(isMessageTooLarge)) return true;
-  }
-  return false;
 }

@@ -1,5 +1,5 @@
 import { Router, type Response } from 'express';
-import { completeEvent, uuidv7, type ActivityEvent, type ClientEvent, type Logger } from '@activity-logger/shared';
+import { completeEvent, mintEventId, type ActivityEvent, type ClientEvent, type Logger } from '@activity-logger/shared';
 import { HttpError, validationFailed } from '../http/errors';
 import { jsonBody } from '../http/json-body';
 import type { ApiMetrics } from '../metrics';
@@ -28,7 +28,7 @@ export function ingestRoutes(deps: IngestDeps): Router {
     if (!validated.ok) throw validationFailed(validated.details);
     const receivedAt = now();
     const events: ActivityEvent[] = toEvents(validated.value).map((event) =>
-      completeEvent(event, { receivedAt, traceId, mintId: () => uuidv7(receivedAt.getTime()) }),
+      completeEvent(event, { receivedAt, traceId, mintId: mintEventId }),
     );
     try {
       await publisher.publish(events, receivedAt.getTime() + deps.produceTimeoutMs);
