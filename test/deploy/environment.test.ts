@@ -28,15 +28,21 @@ const DELIBERATELY_DEFAULTED: Record<string, string> = {
   PRODUCE_LINGER_MS: 'tuned in code (bench figures were measured with it)',
   PRODUCE_MAX_BATCH_BYTES: "below the broker's default message.max.bytes (Confluent Cloud's too)",
   PRODUCE_MAX_BATCH_EVENTS: 'tuned in code',
-  WORKER_HOST: 'listen on every address of the pod',
-  WORKER_PORT: "the worker's ops port before it was renamed OPS_PORT; its default is the same 3001",
   KAFKA_GROUP_ID: 'one group for all worker replicas: activity-logger-worker',
   KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: 'tuned in code',
   RETENTION_SWEEP_INTERVAL_MS: 'only where the store has no TTL indexes (not MongoDB, not Atlas)',
   STORE_RETRY_INITIAL_MS: 'tuned in code',
   STORE_RETRY_MAX_MS: 'tuned in code',
-  // Shared contract variables (see the helper brief) that other branches add to the schemas:
+  STORE_WRITE_TIMEOUT_MS: 'tuned in code (a bulk write abandoned after 10 s is retried)',
+  MONGODB_SOCKET_TIMEOUT_MS: 'tuned in code',
+  KAFKA_MAX_BATCH_BYTES: "below the broker's default message.max.bytes (Confluent Cloud's too)",
+  STARTUP_TIMEOUT_MS: 'ops listens first, so the startupProbe passes while Kafka and the store are retried',
+  WORKER_STALL_READY_MS: 'one minute behind without a commit: not ready',
+  WORKER_STALL_LIVE_MS: 'ten minutes behind without a commit: restarted by the livenessProbe',
+  LAG_CHECK_INTERVAL_MS: 'tuned in code',
+  OPS_PORT: 'the Deployments set it; the topic Job serves no ops port',
   OPS_HOST: 'listen on every address of the pod',
+  // Shared contract variables (see the helper brief) that other branches add to the schemas:
   API_KEYS: 'the keys come from the Secret mounted as API_KEYS_FILE',
   AUTH_DISABLED: 'never in a cluster: only with NODE_ENV=development',
 };
@@ -45,13 +51,7 @@ const DELIBERATELY_DEFAULTED: Record<string, string> = {
  * Variables the manifests already set for the shared contract whose schema change lands on
  * another branch. Each entry goes once a schema reads it (a test below fails while it lingers).
  */
-const PENDING_CONTRACT_VARIABLES = new Set([
-  'OPS_PORT',
-  'API_KEYS_FILE',
-  'SHUTDOWN_DELAY_MS',
-  'KAFKA_SESSION_TIMEOUT_MS',
-  'KAFKA_HEARTBEAT_INTERVAL_MS',
-]);
+const PENDING_CONTRACT_VARIABLES = new Set(['API_KEYS_FILE']);
 
 const LOADERS: Record<Service, (env: Record<string, string>) => unknown> = {
   api: loadApiConfig,

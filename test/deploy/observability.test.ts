@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { createApiMetrics } from '../../services/api/src/metrics';
 import { createWorkerMetrics } from '../../services/worker/src/metrics';
+import { createProgressTracker } from '../../services/worker/src/progress';
 import { ROOT } from './manifests';
 
 /**
@@ -112,7 +113,7 @@ describe.each([
 ])('%s', (_name, expressions) => {
   test('references only metrics the services export, with their labels', async () => {
     const api = createApiMetrics();
-    const worker = createWorkerMetrics();
+    const worker = createWorkerMetrics({ progress: createProgressTracker() });
     const known = await exported([api.registry, worker.registry]);
     const exprs = expressions();
     expect(exprs.length).toBeGreaterThan(5);

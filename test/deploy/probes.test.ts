@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CHECK_TIMEOUT_MS } from '../../services/shared/src/ops-server';
 import { containerOf, find, podSpecOf, render, ROOT, type Container, type Probe } from './manifests';
 import { defaultOf, schemaKeys, type Service } from './environment';
 
@@ -8,10 +9,8 @@ const CONTRACT = {
   api: { deployment: 'activity-logger-api', opsPort: 3002 },
   worker: { deployment: 'activity-logger-worker', opsPort: 3001 },
 } as const;
-/** The longest the services' own readiness checks wait for a dependency. */
-const APP_CHECK_TIMEOUT_SECONDS = 2;
-/** The API exits by force this long after SIGTERM (services/api/src/main.ts). */
-const API_FORCED_EXIT_SECONDS = 25;
+/** The longest the services' own health and readiness checks wait for a dependency. */
+const APP_CHECK_TIMEOUT_SECONDS = CHECK_TIMEOUT_MS / 1000;
 
 const objects = render('base');
 
@@ -60,16 +59,8 @@ describe.each(Object.keys(CONTRACT) as Service[])('%s', (service) => {
   });
 
   test('the code listens for probes where the manifest probes', () => {
-    if (schemaKeys(service).includes('OPS_PORT')) {
-      expect(defaultOf(service, 'OPS_PORT')).toBe(opsPort);
-    } else if (service === 'worker') {
-      // Before the rename to OPS_PORT lands: the worker's ops server is on WORKER_PORT.
-      expect(defaultOf(service, 'WORKER_PORT')).toBe(opsPort);
-    } else {
-      // Before the API's ops port lands the API serves its probes on PORT; the environment test
-      // keeps OPS_PORT listed as pending until then, and this branch turns strict with it.
-      expect(schemaKeys('api')).not.toContain('OPS_PORT');
-    }
+    expect(schemaKeys(service)).toContain('OPS_PORT');
+    expect(defaultOf(service, 'OPS_PORT')).toBe(opsPort);
   });
 
   test('a startupProbe gives at least a minute before liveness applies', () => {
@@ -95,7 +86,8 @@ test('the API’s grace period covers the preStop sleep, the shutdown delay and 
   const shutdownDelay = Number(data.SHUTDOWN_DELAY_MS) / 1000;
   const drain = Number(defaultOf('api', 'PRODUCE_TIMEOUT_MS')) / 1000 + 1;
   expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + shutdownDelay + drain);
-  expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + API_FORCED_EXIT_SECONDS);
+  // Past SHUTDOWN_TIMEOUT_MS the API exits by itself; the kubelet must not kill it before that.
+  expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(preStop + Number(data.SHUTDOWN_TIMEOUT_MS) / 1000);
 });
 
 test('the worker’s grace period covers its drain bound', () => {
