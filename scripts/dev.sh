@@ -11,11 +11,17 @@ if [[ -z ${KAFKA_BROKERS:-} || -z ${MONGODB_URI:-} ]]; then
   export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:27017/activity_logger}
 fi
 
+# Each service has an ops port of its own; OPS_PORT in .env would give both the same one.
+api_ops=${API_OPS_PORT:-3002}
+worker_ops=${WORKER_OPS_PORT:-3001}
+
+# Each service runs under a supervisor that restarts it on a source change and, loudly, when it
+# exits on its own (scripts/dev/supervise.ts).
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT INT TERM
-npx tsx watch --clear-screen=false services/worker/src/main.ts &
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait' EXIT INT TERM
+OPS_PORT=$worker_ops npx tsx scripts/dev/supervise.ts worker &
 pids+=($!)
-npx tsx watch --clear-screen=false services/api/src/main.ts &
+OPS_PORT=$api_ops npx tsx scripts/dev/supervise.ts api &
 pids+=($!)
-echo "dev: API on http://localhost:${PORT:-3000}  (worker ops on http://localhost:${WORKER_PORT:-3001})"
+echo "dev: API on http://localhost:${PORT:-3000}  (ops: api http://localhost:$api_ops, worker http://localhost:$worker_ops)"
 wait

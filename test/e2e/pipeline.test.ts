@@ -90,9 +90,10 @@ describe('end to end: POST → Kafka → worker → store → GET', () => {
       { timeoutMs: 90_000, intervalMs: 1000, what: '5,000 stored events' },
     );
     const storedSeconds = (Date.now() - started) / 1000;
-    const ids = seen.map((e) => e.eventId);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.length).toBe(5000);
+    // Exactly once, counted by what the client sent (action and metadata), not by the store's key.
+    const sent = seen.map((e) => `${e.action}:${JSON.stringify(e.metadata)}`);
+    expect(sent.length).toBe(5000);
+    expect(new Set(sent).size).toBe(5000);
     for (const event of seen) expect(event.traceId).toBe(expected.get(event.eventId));
 
     process.stdout.write(
@@ -101,14 +102,36 @@ describe('end to end: POST → Kafka → worker → store → GET', () => {
     );
   });
 
+  it('reads the events of one request back in the order they were sent, with server-minted ids', async () => {
+    const requests = Array.from({ length: 10 }, (_, r) => ({
+      userId: uniqueName(`order-${r}`),
+      actions: Array.from({ length: 5 }, (_, i) => `Step_${i}`),
+    }));
+    for (const { userId, actions } of requests) {
+      const res = await post('/api/logs/batch', { events: actions.map((action) => ({ userId, action })) });
+      expect(res.status).toBe(202);
+    }
+    for (const { userId, actions } of requests) {
+      const stored = await eventually(
+        async () => {
+          const res = await fetch(`${baseUrl}/api/logs?userId=${userId}&order=asc`);
+          const page = (await res.json()) as { data: { action: string }[] };
+          return page.data.length === actions.length ? page.data : undefined;
+        },
+        { timeoutMs: 30_000, what: `the events of ${userId}` },
+      );
+      expect(stored.map((event) => event.action)).toEqual(actions);
+    }
+  });
+
   async function readAll() {
-    const events: { eventId: string; traceId: string }[] = [];
+    const events: { eventId: string; traceId: string; action: string; metadata: unknown }[] = [];
     let cursor: string | null = null;
     do {
       const query = new URLSearchParams({ limit: '500', order: 'asc', ...(cursor === null ? {} : { cursor }) });
       const res = await fetch(`${baseUrl}/api/logs?${query.toString()}`);
       expect(res.status).toBe(200);
-      const page = (await res.json()) as { data: { eventId: string; traceId: string }[]; nextCursor: string | null };
+      const page = (await res.json()) as { data: typeof events; nextCursor: string | null };
       events.push(...page.data);
       cursor = page.nextCursor;
     } while (cursor !== null);

@@ -8,17 +8,30 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 export interface TcpProxy {
   readonly port: number;
   cut(): void;
+  /**
+   * Stops forwarding in both directions while keeping every connection open, and takes new ones
+   * without forwarding them: a half-open network, where requests get no answer and no error.
+   */
+  freeze(): void;
   restore(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const frozen = new Set<Socket>();
   let isCut = false;
+  let isFrozen = false;
 
   const server = createServer((client) => {
     if (isCut) {
       client.destroy();
+      return;
+    }
+    if (isFrozen) {
+      client.on('error', () => client.destroy());
+      client.pause();
+      frozen.add(client);
       return;
     }
     const upstream = connect(target.port, target.host);
@@ -48,12 +61,26 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       for (const socket of sockets) socket.destroy();
       sockets.clear();
     },
+    freeze() {
+      isFrozen = true;
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+        frozen.add(socket);
+      }
+    },
     restore() {
       isCut = false;
+      if (isFrozen) {
+        // What hung stays dead, as after a real partition: clients must reconnect.
+        isFrozen = false;
+        for (const socket of frozen) socket.destroy();
+        frozen.clear();
+      }
     },
     close() {
       isCut = true;
-      for (const socket of sockets) socket.destroy();
+      for (const socket of [...sockets, ...frozen]) socket.destroy();
       sockets.clear();
       return new Promise((resolve) => server.close(() => resolve()));
     },

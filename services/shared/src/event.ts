@@ -141,8 +141,15 @@ export function encodeEvent(event: ActivityEvent): string {
   });
 }
 
+/**
+ * Version 1 of the wire format, read leniently: fields this worker does not know are ignored
+ * (stripped), so an API that adds an optional field can be deployed before the workers. Fields it
+ * does know are checked as strictly as ever. A change old workers must not misread (a field that
+ * changes meaning, a required new field) gets a new `v`, which old workers dead-letter as
+ * schema_invalid — replayable once they are upgraded — instead of storing it wrong.
+ */
 export const wireEventSchema = z
-  .strictObject({
+  .object({
     v: z.literal(1),
     eventId: eventIdSchema,
     userId: boundedString,

@@ -22,7 +22,7 @@ describe('loadWorkerConfig', () => {
       topic: 'activity-logs',
       groupId: 'activity-logger-worker',
       partitionsConsumedConcurrently: 2,
-      sessionTimeoutMs: 10_000,
+      sessionTimeoutMs: 8000,
       heartbeatIntervalMs: 1000,
       retry: { initialMs: 200, maxMs: 10_000 },
     });

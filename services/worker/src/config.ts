@@ -26,7 +26,7 @@ export const workerEnvSchema = z
     ...opsEnvFields(3001),
     KAFKA_GROUP_ID: z.string().min(1).default('activity-logger-worker'),
     /** A dead member's partitions wait this long before the group moves them (kafkajs: 30 s). */
-    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(8000),
     KAFKA_HEARTBEAT_INTERVAL_MS: positiveInt.default(1000),
     /** Defaults to `<KAFKA_TOPIC>.dlq`, filled in below once KAFKA_TOPIC is known. */
     KAFKA_DLQ_TOPIC: z.string().min(1).optional(),

@@ -117,11 +117,13 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
     }
 
     payload.resolveOffset(lastMessage.offset);
-    await consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: String(BigInt(lastMessage.offset) + 1n) },
-    ]);
+    await asRejoinable(() =>
+      consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: String(BigInt(lastMessage.offset) + 1n) },
+      ]),
+    );
     progress.committed(batch.topic, batch.partition, Number(batch.offsetLag()));
-    await heartbeat();
+    await asRejoinable(heartbeat);
   }
 
   return {
@@ -147,6 +149,34 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
     },
     isReady: () => joined && !stopping.signal.aborted,
   };
+}
+
+/** Kafka's answers that mean "this member must join the group again", not "something broke". */
+const MEMBERSHIP_LOST = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+
+/**
+ * Runs a group request from inside a batch (a commit, a heartbeat). When the broker answers that
+ * this member is no longer in the group — after a broker pause longer than the session, say —
+ * kafkajs' commit retrier wraps that answer in a non-retriable error, which would crash the
+ * consumer for good. Rethrowing the broker's own error lets kafkajs' fetch loop do what it does
+ * for it: join the group again. The batch stays uncommitted and is redelivered (duplicates of
+ * what was stored are absorbed by the store's unique key).
+ */
+async function asRejoinable(request: () => Promise<unknown>): Promise<void> {
+  try {
+    await request();
+  } catch (error) {
+    for (let current: unknown = error; current instanceof Error; current = current.cause) {
+      const { type } = current as { type?: unknown };
+      if (typeof type === 'string' && MEMBERSHIP_LOST.has(type)) throw current;
+    }
+    throw error;
+  }
 }
 
 /**

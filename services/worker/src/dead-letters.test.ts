@@ -1,4 +1,6 @@
-import { toDeadLetterRecord } from './dead-letters';
+import { KafkaJSNumberOfRetriesExceeded, type IHeaders, type Kafka, type ProducerRecord } from 'kafkajs';
+import { recordBytes } from '@activity-logger/shared';
+import { createKafkaDeadLetterPublisher, toDeadLetterRecord, type DeadLetter } from './dead-letters';
 
 describe('toDeadLetterRecord', () => {
   const message = {
@@ -35,5 +37,113 @@ describe('toDeadLetterRecord', () => {
     const detail = String(record.headers['dlq-detail']);
     expect(detail.length).toBeLessThanOrEqual(1001);
     expect(detail.endsWith('…')).toBe(true);
+  });
+});
+
+describe('the Kafka dead letter publisher', () => {
+  /** A broker that refuses any produce request above `limit` bytes, as message.max.bytes does. */
+  function brokerWithLimit(limit: number) {
+    const sent: { key: Buffer | null; value: Buffer | null; headers: IHeaders }[][] = [];
+    let attempts = 0;
+    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size'), {
+      type: 'MESSAGE_TOO_LARGE',
+    });
+    const producer = {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      send: ({ messages }: ProducerRecord) => {
+        attempts += 1;
+        const records = messages as { key: Buffer | null; value: Buffer | null; headers: IHeaders }[];
+        const bytes = records.reduce((sum, record) => sum + recordBytes(record), 0);
+        if (bytes > limit)
+          return Promise.reject(new KafkaJSNumberOfRetriesExceeded(tooLarge, { retryCount: 0, retryTime: 0 }));
+        sent.push(records);
+        return Promise.resolve([]);
+      },
+    };
+    const kafka = { producer: () => producer } as unknown as Kafka;
+    return { kafka, sent, attempts: () => attempts };
+  }
+
+  const letter = (offset: number, valueBytes: number): DeadLetter => ({
+    message: {
+      topic: 'activity-logs',
+      partition: 0,
+      offset: String(offset),
+      key: Buffer.from('noisy-user'),
+      value: Buffer.alloc(valueBytes, 'x'),
+      headers: { 'trace-id': Buffer.from(`trace-${offset}`), 'big-header': Buffer.alloc(2000, 'h') },
+    },
+    reason: 'schema_invalid',
+    detail: 'v: Invalid input',
+  });
+
+  it('sends letters in order, in requests below the byte cap', async () => {
+    const broker = brokerWithLimit(1_000_000);
+    const publisher = createKafkaDeadLetterPublisher({
+      kafka: broker.kafka,
+      config: { topic: 'dlq', maxBatchBytes: 50_000 },
+    });
+    const letters = Array.from({ length: 200 }, (_, i) => letter(i, 600));
+
+    await publisher.publish(letters);
+
+    expect(broker.sent.length).toBeGreaterThan(1);
+    for (const request of broker.sent) {
+      expect(request.reduce((sum, record) => sum + recordBytes(record), 0)).toBeLessThanOrEqual(50_000);
+    }
+    const offsets = broker.sent.flat().map((record) => String(record.headers['dlq-source-offset']));
+    expect(offsets).toEqual(letters.map((l) => l.message.offset));
+  });
+
+  it('halves a request the broker still finds too large, down to what it takes', async () => {
+    const broker = brokerWithLimit(20_000);
+    const publisher = createKafkaDeadLetterPublisher({
+      kafka: broker.kafka,
+      config: { topic: 'dlq', maxBatchBytes: 900_000 },
+    });
+
+    await publisher.publish(Array.from({ length: 100 }, (_, i) => letter(i, 600)));
+
+    expect(broker.sent.flat()).toHaveLength(100);
+    expect(broker.sent.flat().every((record) => record.value?.length === 600)).toBe(true);
+  });
+
+  it('cuts a letter too large for the broker down to its key, DLQ headers and part of its value', async () => {
+    const broker = brokerWithLimit(30_000);
+    const publisher = createKafkaDeadLetterPublisher({
+      kafka: broker.kafka,
+      config: { topic: 'dlq', maxBatchBytes: 900_000 },
+    });
+
+    await publisher.publish([letter(0, 500), letter(1, 2_000_000), letter(2, 500)]);
+
+    const records = broker.sent.flat();
+    expect(records.map((record) => String(record.headers['dlq-source-offset']))).toEqual(['0', '1', '2']);
+    const cut = records[1];
+    expect(cut?.key?.toString()).toBe('noisy-user');
+    expect(cut?.headers['dlq-truncated']).toBe('2000000');
+    expect(cut?.headers['dlq-reason']).toBe('schema_invalid');
+    expect(cut?.headers['trace-id']).toEqual(Buffer.from('trace-1'));
+    expect(cut?.headers['big-header']).toBeUndefined();
+    expect(cut?.value?.length ?? 0).toBeLessThan(30_000);
+    expect(records[0]?.headers['big-header']).toBeDefined();
+  });
+
+  it('reports any other failure as retriable, without splitting', async () => {
+    const producer = {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      send: () => Promise.reject(new Error('Connection timeout')),
+    };
+    const publisher = createKafkaDeadLetterPublisher({
+      kafka: { producer: () => producer } as unknown as Kafka,
+      config: { topic: 'dlq', maxBatchBytes: 900_000 },
+    });
+
+    await expect(publisher.publish([letter(0, 10)])).rejects.toMatchObject({
+      code: 'DLQ_UNAVAILABLE',
+      retriable: true,
+    });
   });
 });

@@ -149,6 +149,20 @@ describe('persistBatch', () => {
     expect(deadLetters.published).toHaveLength(1);
   });
 
+  it('stores a v1 message with fields it does not know, ignoring them (an API deployed before the worker)', async () => {
+    const newer = { ...(JSON.parse(encodeEvent(event(11))) as object), source: 'web', region: { name: 'eu' } };
+    const unknownVersion = { ...(JSON.parse(encodeEvent(event(12))) as object), v: 2 };
+
+    const outcomes = await persistBatch(
+      [message(JSON.stringify(newer)), message(JSON.stringify(unknownVersion))],
+      deps(),
+    );
+
+    expect(outcomes.map((o) => o.kind)).toEqual(['stored', 'dlq']);
+    expect(writer.stored.get('event-11')).toEqual(event(11));
+    expect(deadLetters.published[0]?.detail).toContain('v:');
+  });
+
   it('does not call the store for a batch of poison only', async () => {
     await persistBatch([message('[]')], deps());
 

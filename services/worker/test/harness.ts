@@ -56,7 +56,7 @@ export async function startTestWorker(options: {
       topic: options.topic,
       groupId: options.groupId,
       partitionsConsumedConcurrently: 2,
-      sessionTimeoutMs: 10_000,
+      sessionTimeoutMs: 8000,
       heartbeatIntervalMs: 1000,
       retry: options.retry ?? { initialMs: 100, maxMs: 1000 },
     },
@@ -172,4 +172,26 @@ export async function dropDatabase(connection: Connection | undefined): Promise<
   if (connection === undefined) return;
   await connection.dropDatabase().catch(() => undefined);
   await connection.close();
+}
+
+/**
+ * Asserts that each of `events` is stored exactly once, counted by the marker testEvents puts in
+ * its metadata (source and index) rather than by `_id`: a duplicate under another key — a re-minted
+ * id, say — would show here, where a count of distinct ids could never see one.
+ */
+export async function expectStoredExactlyOnce(model: LogModel, events: readonly ActivityEvent[]): Promise<void> {
+  const markerOf = (metadata: unknown) => {
+    const { source, i } = (metadata ?? {}) as { source?: unknown; i?: unknown };
+    return `${String(source)}#${String(i)}`;
+  };
+  const wanted = new Set(events.map((event) => markerOf(event.metadata)));
+  const stored = await model.collection
+    .find({}, { projection: { metadata: 1 } })
+    .map((doc) => markerOf((doc as { metadata?: unknown }).metadata))
+    .toArray();
+  const ours = stored.filter((marker) => wanted.has(marker));
+  const counts = new Map<string, number>();
+  for (const marker of ours) counts.set(marker, (counts.get(marker) ?? 0) + 1);
+  expect([...counts].filter(([, count]) => count > 1)).toEqual([]);
+  expect([...wanted].filter((marker) => !counts.has(marker))).toEqual([]);
 }

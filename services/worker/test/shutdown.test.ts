@@ -8,6 +8,7 @@ import {
   createTestProducer,
   createTopics,
   dropDatabase,
+  expectStoredExactlyOnce,
   produceEvents,
   storedCount,
   testEvents,
@@ -94,9 +95,7 @@ describe('worker process and SIGTERM', () => {
       what: `all ${events.length} events stored`,
     });
     await waitForCommitsAtHighWatermark(admin, groupId, topic);
-    const ids = await model.collection.distinct('_id');
-    expect(ids).toHaveLength(events.length);
-    expect(new Set(ids)).toEqual(new Set(events.map((event) => event.eventId)));
+    await expectStoredExactlyOnce(model, events);
 
     expect(await second.stop('SIGTERM')).toBe(0);
   });
