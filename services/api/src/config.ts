@@ -14,7 +14,7 @@ import {
 
 const DEV_CURSOR_SECRET = 'development-only-cursor-secret';
 
-const apiEnvSchema = z
+export const apiEnvSchema = z
   .object({
     ...commonEnvFields,
     ...kafkaEnvFields,

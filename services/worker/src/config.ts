@@ -18,7 +18,7 @@ import {
 
 const positiveInt = z.coerce.number().int().min(1);
 
-const workerEnvSchema = z
+export const workerEnvSchema = z
   .object({
     ...commonEnvFields,
     ...kafkaEnvFields,
