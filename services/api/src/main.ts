@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import {
-  ConfigError,
   connectMongo,
   createKafka,
   createLogger,
   ensureQueryIndexes,
   ensureTopics,
   kafkaReadiness,
+  loadConfigOrExit,
   logModel,
   PRODUCER_DEFAULTS,
   retryStartupStep,
@@ -19,7 +19,7 @@ import {
   type OpsServer,
 } from '@activity-logger/shared';
 import { createApp } from './app';
-import { loadApiConfig, type ApiConfig } from './config';
+import { loadApiConfig } from './config';
 import { createKafkaPublisher, type EventPublisher } from './ingest/publisher';
 import { createApiMetrics } from './metrics';
 import { createApiOpsServer } from './ops';
@@ -27,20 +27,8 @@ import { deferredLogReader } from './query/deferred-reader';
 import { createLogReader } from './query/log-reader';
 
 /** Composition root: the only place that reads the environment, connects, listens and exits. */
-function readConfig(): ApiConfig {
-  try {
-    return loadApiConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`api: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
-
 function main(): void {
-  const config = readConfig();
+  const config = loadConfigOrExit('api', () => loadApiConfig(process.env));
   const logger = createLogger({ level: config.logLevel, service: 'api' });
   const metrics = createApiMetrics();
 

@@ -1,5 +1,5 @@
 import { backOff } from 'exponential-backoff';
-import { AppError } from './errors';
+import { AppError, ConfigError } from './errors';
 import type { Logger } from './logger';
 
 /**
@@ -78,6 +78,22 @@ export async function stopInOrder(logger: Logger, steps: readonly StopStep[]): P
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/**
+ * Parses the configuration at start, or exits 1 with the message that names every bad variable.
+ * Only a composition root calls this: it is one of the two places that may end the process.
+ */
+export function loadConfigOrExit<T>(name: string, load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${name}: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
   }
 }
 
