@@ -43,7 +43,7 @@ describe('worker SIGTERM while the store hangs', () => {
     await dropDatabase(direct);
   });
 
-  it('exits 0 within the grace period, committing nothing it did not store', async () => {
+  it('reports the stall on /readyz, then exits 0 within the grace period, committing nothing it did not store', async () => {
     const ops = await freePort();
     const worker = startService('worker', {
       KAFKA_BROKERS: testServers().kafkaBrokers.join(','),
@@ -53,6 +53,9 @@ describe('worker SIGTERM while the store hangs', () => {
       KAFKA_GROUP_ID: uniqueName('hung-stop-group'),
       OPS_PORT: String(ops),
       STORE_WRITE_TIMEOUT_MS: '4000',
+      STORE_RETRY_MAX_MS: '1000',
+      LAG_CHECK_INTERVAL_MS: '1000',
+      WORKER_STALL_READY_MS: '6000',
       SHUTDOWN_TIMEOUT_MS: '20000',
     });
     await waitReady(worker, `http://127.0.0.1:${ops}/readyz`);
@@ -61,8 +64,16 @@ describe('worker SIGTERM while the store hangs', () => {
 
     proxy.freeze();
     await produceEvents(producer, topic, testEvents(50, 'hung-stop-b'));
-    // Give the worker time to fetch the batch and send its write into the frozen connection.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Behind and not committing: /readyz must say so, naming the stall (issue 6, item 2).
+    const notReady = await eventually(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${ops}/readyz`);
+        const body = (await res.json()) as { failing?: string[] };
+        return res.status === 503 && body.failing?.includes('progress') === true ? body : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500, what: '/readyz to report the stall' },
+    );
+    expect(notReady.failing).toEqual(expect.arrayContaining(['progress', 'mongodb']));
     const signalledAt = Date.now();
     const code = await worker.stop('SIGTERM');
 
