@@ -18,8 +18,15 @@ const config: Config = {
     },
     {
       ...shared,
+      // The deployment files (k8s/, compose, dashboards) against the code; needs no server.
+      displayName: 'deploy',
+      testMatch: ['<rootDir>/test/deploy/**/*.test.ts'],
+    },
+    {
+      ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/services/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/deploy/'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     },

@@ -19,9 +19,10 @@ worker_ops=${WORKER_OPS_PORT:-3001}
 # exits on its own (scripts/dev/supervise.ts).
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait' EXIT INT TERM
-OPS_PORT=$worker_ops npx tsx scripts/dev/supervise.ts worker &
+# node itself (not npx, which does not pass signals on), so that stopping this script stops them.
+OPS_PORT=$worker_ops node --import tsx scripts/dev/supervise.ts worker &
 pids+=($!)
-OPS_PORT=$api_ops npx tsx scripts/dev/supervise.ts api &
+OPS_PORT=$api_ops node --import tsx scripts/dev/supervise.ts api &
 pids+=($!)
 echo "dev: API on http://localhost:${PORT:-3000}  (ops: api http://localhost:$api_ops, worker http://localhost:$worker_ops)"
 wait

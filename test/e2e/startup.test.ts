@@ -69,4 +69,35 @@ describe('starting up', () => {
     // The fatal line names the step and the cause.
     expect(worker.output()).toMatch(/"reason":"startup failed".*connect to Kafka: KafkaJS\w+/);
   });
+
+  it('takes events while the store is unreachable, and answers queries 503 until it is there', async () => {
+    const topic = uniqueName('no-store');
+    topics.push(topic);
+    const [port, ops, closedPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const api = startService('api', {
+      KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+      MONGODB_URI: `mongodb://127.0.0.1:${closedPort}/?serverSelectionTimeoutMS=500`,
+      KAFKA_TOPIC: topic,
+      PORT: String(port),
+      OPS_PORT: String(ops),
+      SHUTDOWN_DELAY_MS: '0',
+    });
+    try {
+      await waitReady(api, `http://127.0.0.1:${ops}/readyz`);
+      const ready = (await (await fetch(`http://127.0.0.1:${ops}/readyz`)).json()) as { checks: unknown };
+      expect(ready.checks).toMatchObject({ kafka: 'ok', mongodb: 'failing' });
+
+      const posted = await fetch(`http://127.0.0.1:${port}/api/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'u', action: 'Login_While_Store_Down' }),
+      });
+      expect(posted.status).toBe(202);
+      const read = await fetch(`http://127.0.0.1:${port}/api/logs?userId=u`);
+      expect([read.status, read.headers.get('retry-after')]).toEqual([503, '5']);
+      expect(((await read.json()) as { error: { code: string } }).error.code).toBe('STORE_UNAVAILABLE');
+    } finally {
+      expect(await api.stop()).toBe(0);
+    }
+  });
 });

@@ -32,6 +32,10 @@ describe('loadApiConfig', () => {
     ]);
   });
 
+  it('keeps the ops port off the public one', () => {
+    expect(variablesNamedBy({ ...minimal, PORT: '3000', OPS_PORT: '3000' })).toEqual(['OPS_PORT']);
+  });
+
   it('takes Confluent Cloud and Atlas settings', () => {
     const config = loadApiConfig({
       KAFKA_BROKERS: 'pkc-1.europe-west1.gcp.confluent.cloud:9092',

@@ -14,7 +14,7 @@ import {
 
 const DEV_CURSOR_SECRET = 'development-only-cursor-secret';
 
-const apiEnvSchema = z
+export const apiEnvSchema = z
   .object({
     ...commonEnvFields,
     ...kafkaEnvFields,
@@ -53,6 +53,13 @@ const apiEnvSchema = z
         code: 'custom',
         path: ['SHUTDOWN_TIMEOUT_MS'],
         message: `must cover SHUTDOWN_DELAY_MS + PRODUCE_TIMEOUT_MS + 2000 (${drainMs} ms)`,
+      });
+    }
+    if (env.OPS_PORT !== 0 && env.OPS_PORT === env.PORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OPS_PORT'],
+        message: 'must differ from PORT: ops endpoints are never public',
       });
     }
     if (env.NODE_ENV === 'production' && env.CURSOR_SECRET === undefined) {

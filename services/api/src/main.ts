@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import {
-  ConfigError,
   connectMongo,
   createKafka,
   createLogger,
   ensureQueryIndexes,
   ensureTopics,
   kafkaReadiness,
+  loadConfigOrExit,
   logModel,
   PRODUCER_DEFAULTS,
   retryStartupStep,
@@ -19,27 +19,16 @@ import {
   type OpsServer,
 } from '@activity-logger/shared';
 import { createApp } from './app';
-import { loadApiConfig, type ApiConfig } from './config';
+import { loadApiConfig } from './config';
 import { createKafkaPublisher, type EventPublisher } from './ingest/publisher';
 import { createApiMetrics } from './metrics';
 import { createApiOpsServer } from './ops';
+import { deferredLogReader } from './query/deferred-reader';
 import { createLogReader } from './query/log-reader';
 
 /** Composition root: the only place that reads the environment, connects, listens and exits. */
-function readConfig(): ApiConfig {
-  try {
-    return loadApiConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`api: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
-
 function main(): void {
-  const config = readConfig();
+  const config = loadConfigOrExit('api', () => loadApiConfig(process.env));
   const logger = createLogger({ level: config.logLevel, service: 'api' });
   const metrics = createApiMetrics();
 
@@ -84,22 +73,23 @@ function main(): void {
     shutdownTimeoutMs: config.shutdown.timeoutMs,
     stop: () =>
       stopInOrder(logger, [
-        ['http server', drainHttp],
-        ['publisher', () => publisher?.close()],
-        ['kafka producer', () => producer?.disconnect()],
-        ['kafka admin', () => admin.disconnect()],
-        ['mongodb', () => connection?.close()],
+        ['http server', drainHttp, config.shutdown.delayMs + config.produce.timeoutMs + 2000],
+        // Every request has been answered by now; a send still in flight to a paused broker is not waited for long.
+        ['publisher', () => publisher?.close(), 3000],
+        ['kafka producer', () => producer?.disconnect(), 3000],
+        ['kafka admin', () => admin.disconnect(), 3000],
+        // Forced: a query stuck on a half-open socket must not hold the exit.
+        ['mongodb', () => connection?.close(true)],
         ['ops server', () => ops?.close()],
       ]),
-    async start() {
-      const reader = { current: undefined as ReturnType<typeof createLogReader> | undefined };
+    async start(handle) {
+      const store = deferredLogReader();
       ops = createApiOpsServer({
         config: config.ops,
         kafkaReady: kafkaReadiness(admin),
         listening: () => server?.listening === true,
         storeReady: async () => {
-          if (reader.current === undefined) return false;
-          await reader.current.ping();
+          await store.reader.ping();
           return true;
         },
         registry: metrics.registry,
@@ -139,12 +129,20 @@ function main(): void {
       );
       await step('connect the Kafka producer', () => kafkaProducer.connect());
 
-      connection = await step('connect to MongoDB', () => connectMongo(config.mongo));
-      const model = logModel(connection);
-      await step('create the MongoDB indexes', () => ensureQueryIndexes(model));
-      reader.current = createLogReader(model);
+      // The store is reached in the background, for as long as it takes: ingest does not need it,
+      // and queries answer 503 until it is there. Only a permanent refusal (credentials) ends the API.
+      const connectStore = async (): Promise<void> => {
+        const always = { deadline: Number.POSITIVE_INFINITY, logger, maxDelayMs: 10_000 };
+        const connected = await retryStartupStep('connect to MongoDB', () => connectMongo(config.mongo), always);
+        connection = connected;
+        const model = logModel(connected);
+        await retryStartupStep('create the MongoDB indexes', () => ensureQueryIndexes(model), always);
+        store.attach(createLogReader(model));
+        logger.info('connected to the store; queries are served');
+      };
+      connectStore().catch((error: unknown) => handle.exit(1, 'the store refused the API for good', error));
 
-      const app = createApp({ config, publisher, reader: reader.current, logger, metrics });
+      const app = createApp({ config, publisher, reader: store.reader, logger, metrics });
       const http = createServer((req, res) => {
         if (draining) res.setHeader('Connection', 'close');
         app(req, res);

@@ -1,5 +1,5 @@
 import { backOff } from 'exponential-backoff';
-import { AppError } from './errors';
+import { AppError, ConfigError } from './errors';
 import type { Logger } from './logger';
 
 /**
@@ -55,20 +55,45 @@ export function isPermanentStartupFailure(error: unknown): boolean {
   return false;
 }
 
+/** A part to stop: its name, how to stop it, and how long that may take (default 5 s). */
+export type StopStep = readonly [name: string, stop: () => Promise<unknown> | undefined, timeoutMs?: number];
+
 /**
- * Stops parts in the given order, each even when an earlier one failed (a failure is logged,
- * not thrown), so a broken dependency never keeps the others open.
+ * Stops parts in the given order, each even when an earlier one failed or hung: a failure is
+ * logged, not thrown, and a part that does not stop within its time is left behind (logged) so the
+ * next one still gets its turn — a broker or store that does not answer must not turn a clean
+ * shutdown into a forced exit.
  */
-export async function stopInOrder(
-  logger: Logger,
-  steps: ReadonlyArray<readonly [string, () => Promise<unknown> | undefined]>,
-): Promise<void> {
-  for (const [name, stop] of steps) {
+export async function stopInOrder(logger: Logger, steps: readonly StopStep[]): Promise<void> {
+  for (const [name, stop, timeoutMs = 5000] of steps) {
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<'overrun'>((resolve) => {
+      timer = setTimeout(() => resolve('overrun'), timeoutMs);
+    });
     try {
-      await stop();
+      const outcome = await Promise.race([Promise.resolve().then(stop), overrun]);
+      if (outcome === 'overrun') logger.warn({ component: name, timeoutMs }, 'did not stop in time; moving on');
     } catch (error) {
       logger.warn({ err: error, component: name }, 'could not stop cleanly');
+    } finally {
+      clearTimeout(timer);
     }
+  }
+}
+
+/**
+ * Parses the configuration at start, or exits 1 with the message that names every bad variable.
+ * Only a composition root calls this: it is one of the two places that may end the process.
+ */
+export function loadConfigOrExit<T>(name: string, load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${name}: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
   }
 }
 

@@ -66,4 +66,33 @@ describe('Kafka (real broker)', () => {
     );
     expect([...highWatermarks.values()].reduce((a, b) => a + b, 0)).toBe(60);
   });
+
+  it('lets several processes create the same new topics at the same moment and use them at once', async () => {
+    const others = [testKafka('race-a').admin(), testKafka('race-b').admin(), testKafka('race-c').admin()];
+    await Promise.all(others.map((other) => other.connect()));
+    const raced: string[] = [];
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        const name = uniqueName('race');
+        raced.push(name, `${name}.dlq`);
+        const wanted = [
+          { topic: name, numPartitions: 6 },
+          { topic: `${name}.dlq`, numPartitions: 6 },
+        ];
+        // Every one of them sees the topics missing and asks to create them.
+        await Promise.all(others.map((other) => ensureTopics(other, wanted)));
+        // Right away, with no retry: every partition already has a leader.
+        const acks = await producer.send({
+          topic: name,
+          acks: -1,
+          messages: Array.from({ length: 30 }, (_, i) => ({ key: `k-${i}`, value: 'v' })),
+        });
+        expect(new Set(acks.map((ack) => ack.partition)).size).toBeGreaterThan(1);
+        expect(acks.every((ack) => ack.errorCode === 0)).toBe(true);
+      }
+    } finally {
+      await admin.deleteTopics({ topics: raced }).catch(() => undefined);
+      await Promise.all(others.map((other) => other.disconnect()));
+    }
+  });
 });

@@ -79,7 +79,8 @@ describe('loadWorkerConfig', () => {
       'KAFKA_HEARTBEAT_INTERVAL_MS',
     ]);
     expect(configError({ ...minimal, WORKER_STALL_LIVE_MS: '1000' }).variables).toEqual(['WORKER_STALL_LIVE_MS']);
-    expect(configError({ ...minimal, STORE_WRITE_TIMEOUT_MS: '30000' }).variables).toEqual(['STORE_WRITE_TIMEOUT_MS']);
+    expect(configError({ ...minimal, STORE_WRITE_TIMEOUT_MS: '16000' }).variables).toEqual(['STORE_WRITE_TIMEOUT_MS']);
+    expect(configError({ ...minimal, WORKER_STALL_READY_MS: '20000' }).variables).toEqual(['WORKER_STALL_READY_MS']);
   });
 
   it('requires both SASL credentials once a mechanism is set', () => {

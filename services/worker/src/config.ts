@@ -18,7 +18,7 @@ import {
 
 const positiveInt = z.coerce.number().int().min(1);
 
-const workerEnvSchema = z
+export const workerEnvSchema = z
   .object({
     ...commonEnvFields,
     ...kafkaEnvFields,
@@ -77,11 +77,21 @@ const workerEnvSchema = z
         message: 'must be at least WORKER_STALL_READY_MS',
       });
     }
-    if (env.STORE_WRITE_TIMEOUT_MS >= env.SHUTDOWN_TIMEOUT_MS) {
+    // A batch in flight is given its write's time limit, plus its grace and the other stop steps.
+    if (env.STORE_WRITE_TIMEOUT_MS + 10_000 > env.SHUTDOWN_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
         path: ['STORE_WRITE_TIMEOUT_MS'],
-        message: 'must be below SHUTDOWN_TIMEOUT_MS, so a hung write cannot hold up a shutdown',
+        message: 'must be at least 10000 below SHUTDOWN_TIMEOUT_MS, so a hung write cannot hold up a shutdown',
+      });
+    }
+    // One slow write followed by the longest backoff is not a stall; neither is the lag check's own delay.
+    const slowestStep = env.STORE_WRITE_TIMEOUT_MS + env.STORE_RETRY_MAX_MS + env.LAG_CHECK_INTERVAL_MS;
+    if (env.WORKER_STALL_READY_MS < slowestStep) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WORKER_STALL_READY_MS'],
+        message: `must be at least STORE_WRITE_TIMEOUT_MS + STORE_RETRY_MAX_MS + LAG_CHECK_INTERVAL_MS (${slowestStep})`,
       });
     }
     if (env.KAFKA_DLQ_TOPIC !== undefined && env.KAFKA_DLQ_TOPIC === env.KAFKA_TOPIC) {

@@ -130,6 +130,27 @@ describe('the Kafka dead letter publisher', () => {
     expect(records[0]?.headers['big-header']).toBeDefined();
   });
 
+  it('caps the key and headers too when even the headers alone are too large', async () => {
+    const broker = brokerWithLimit(5000);
+    const publisher = createKafkaDeadLetterPublisher({
+      kafka: broker.kafka,
+      config: { topic: 'dlq', maxBatchBytes: 900_000 },
+    });
+    const huge = letter(7, 100);
+    const withHugeTrace = {
+      ...huge,
+      message: { ...huge.message, key: Buffer.alloc(50_000, 'k'), headers: { 'trace-id': 't'.repeat(50_000) } },
+    };
+
+    await publisher.publish([withHugeTrace]);
+
+    const [record] = broker.sent.flat();
+    expect(record?.headers['dlq-source-offset']).toBe('7');
+    expect(record?.headers['dlq-truncated-key']).toBe('50000');
+    expect(record?.key?.length).toBe(256);
+    expect(record?.value).toBeNull();
+  });
+
   it('reports any other failure as retriable, without splitting', async () => {
     const producer = {
       connect: () => Promise.resolve(),

@@ -28,6 +28,8 @@ export const DLQ_HEADERS = {
   failedAt: 'dlq-failed-at',
   /** Present only on a letter cut down to fit the broker: the original value's size in bytes. */
   truncated: 'dlq-truncated',
+  /** Present only on a letter whose key and headers also had to be cut: the original key's size. */
+  truncatedKey: 'dlq-truncated-key',
 } as const;
 
 const MAX_DETAIL_CHARS = 1000;
@@ -82,13 +84,27 @@ export function truncateDeadLetterRecord(record: DeadLetterRecord, valueBytes: n
   };
 }
 
+/** The last resort: a key or a trace id can be as large as a record, so both are capped too. */
+export function minimalDeadLetterRecord(record: DeadLetterRecord): DeadLetterRecord {
+  const headers: IHeaders = {};
+  for (const [name, value] of Object.entries(record.headers)) {
+    const text = String(Array.isArray(value) ? value[0] : value);
+    headers[name] = text.length > MINIMAL_HEADER_CHARS ? `${text.slice(0, MINIMAL_HEADER_CHARS)}…` : text;
+  }
+  headers[DLQ_HEADERS.truncatedKey] = String(record.key?.length ?? 0);
+  return { key: record.key === null ? null : record.key.subarray(0, MINIMAL_KEY_BYTES), value: null, headers };
+}
+
+const MINIMAL_HEADER_CHARS = 256;
+const MINIMAL_KEY_BYTES = 256;
+
 /**
  * Publishes dead letters so that they always get out, however many and however large:
  *   - letters are sent in order, in produce requests of at most `maxBatchBytes` (the same
  *     record-size rule as the API's publisher);
  *   - a request the broker still finds too large is split in halves, down to single letters;
  *   - a single letter too large for the broker is cut down (truncateDeadLetterRecord), first to
- *     a part of its value, then to its headers alone.
+ *     a part of its value, then to its headers alone, then with its key and headers capped too.
  * "Too large" is never retried as it is, since it can never succeed; any other failure is a
  * retriable DeadLetterPublishError, and the batch is retried by the consumer. Letters already
  * sent when a later request fails are sent again on that retry: the DLQ is at-least-once, and
@@ -132,6 +148,7 @@ export function createKafkaDeadLetterPublisher(deps: {
     const valueBytes = record.value?.length ?? 0;
     if (!truncated) return truncateDeadLetterRecord(record, Math.min(valueBytes, TRUNCATED_VALUE_BYTES));
     if (valueBytes > 0) return { ...record, value: null };
+    if (record.headers[DLQ_HEADERS.truncatedKey] === undefined) return minimalDeadLetterRecord(record);
     return undefined;
   }
 

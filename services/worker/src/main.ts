@@ -1,7 +1,6 @@
 import 'dotenv/config';
 import { ConnectionStates, type Connection } from 'mongoose';
 import {
-  ConfigError,
   connectMongo,
   createKafka,
   createLogger,
@@ -9,13 +8,14 @@ import {
   ensureQueryIndexes,
   ensureTopics,
   kafkaReadiness,
+  loadConfigOrExit,
   logModel,
   retryStartupStep,
   runProcess,
   stopInOrder,
   type OpsServer,
 } from '@activity-logger/shared';
-import { loadWorkerConfig, type WorkerConfig } from './config';
+import { loadWorkerConfig } from './config';
 import { createLogConsumer, type LogConsumer } from './consumer';
 import { createKafkaDeadLetterPublisher, type KafkaDeadLetterPublisher } from './dead-letters';
 import { createMongoEventWriter } from './event-writer';
@@ -30,20 +30,8 @@ import { createRetention, type Retention } from './retention';
  * signals and decides the exit code. Components are started in dependency order and stopped in
  * the reverse one, taking work in last and giving it up first.
  */
-function readConfig(): WorkerConfig {
-  try {
-    return loadWorkerConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`worker: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
-
 function main(): void {
-  const config = readConfig();
+  const config = loadConfigOrExit('worker', () => loadWorkerConfig(process.env));
   const logger = createLogger(config.logger);
   const progress = createProgressTracker();
   const metrics = createWorkerMetrics({ progress });
@@ -72,12 +60,14 @@ function main(): void {
       stopping = true;
       return stopInOrder(logger, [
         // Leaves the group (its partitions move at once) after the batch in flight ends or is abandoned.
-        ['consumer', () => consumer?.stop()],
+        // A batch in flight ends within its write's time limit, or is abandoned.
+        ['consumer', () => consumer?.stop(), config.store.writeTimeoutMs + 3000],
         ['lag monitor', () => lagMonitor?.stop()],
         ['dead letter producer', () => deadLetters?.disconnect()],
         ['kafka admin', () => admin.disconnect()],
         ['retention', () => retention?.stop()],
-        ['mongodb', () => connection?.close()],
+        // Forced: nothing of ours is in flight any more, and a half-open socket must not hold the exit.
+        ['mongodb', () => connection?.close(true)],
         ['ops server', () => opsServer?.close()],
       ]);
     },

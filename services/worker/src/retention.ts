@@ -4,6 +4,8 @@ import type { WorkerMetrics } from './metrics';
 
 export const TTL_INDEX_NAME = 'receivedAt_ttl';
 const DAY_MS = 86_400_000;
+/** Each step of a sweep is bounded on the server: a slow store delays retention, never hangs it. */
+const SWEEP_STEP_TIME_LIMIT_MS = 30_000;
 
 /** Error codes of MongoDB's createIndex that mean "an index like this exists, with other options". */
 const INDEX_OPTIONS_CONFLICT = 85;
@@ -123,10 +125,16 @@ export async function sweepExpired(
   let deleted = 0;
   for (let round = 0; round < maxRounds; round += 1) {
     const expired = await model.collection
-      .find({ receivedAt: { $lt: cutoff } }, { projection: { _id: 1 }, limit: batchSize })
+      .find(
+        { receivedAt: { $lt: cutoff } },
+        { projection: { _id: 1 }, limit: batchSize, maxTimeMS: SWEEP_STEP_TIME_LIMIT_MS },
+      )
       .toArray();
     if (expired.length === 0) break;
-    const result = await model.collection.deleteMany({ _id: { $in: expired.map((doc) => doc._id) } });
+    const result = await model.collection.deleteMany(
+      { _id: { $in: expired.map((doc) => doc._id) } },
+      { maxTimeMS: SWEEP_STEP_TIME_LIMIT_MS },
+    );
     deleted += result.deletedCount;
     if (expired.length < batchSize) break;
   }
