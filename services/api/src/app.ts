@@ -1,17 +1,24 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import type { Logger } from '@activity-logger/shared';
+import type { KeyRing } from './auth/api-keys';
+import { authenticate } from './auth/authenticate';
 import type { ApiConfig } from './config';
 import { errorHandler, notFound, toHttpError } from './http/errors';
+import { createRateLimits } from './http/rate-limits';
 import { assignTraceId } from './http/trace';
 import { ingestRoutes } from './ingest/routes';
 import type { EventPublisher } from './ingest/publisher';
 import type { ApiMetrics } from './metrics';
 import { opsRoutes } from './ops/routes';
 import type { LogReader } from './query/log-reader';
+import { parseQueryString } from './query/query-string';
 import { queryRoutes } from './query/routes';
 
 export interface AppDeps {
-  readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret'>;
+  readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret' | 'rateLimits'>;
+  /** The accepted API keys; undefined only when auth is disabled (local development). */
+  readonly keys: KeyRing | undefined;
   readonly publisher: EventPublisher;
   /** Whether Kafka answers now (see `kafkaReadiness`). */
   readonly kafkaReady: () => Promise<boolean>;
@@ -21,10 +28,11 @@ export interface AppDeps {
 }
 
 /** The Express app, not listening: main.ts listens, tests drive it with supertest. */
-export function createApp({ config, publisher, kafkaReady, reader, logger, metrics }: AppDeps): Express {
+export function createApp({ config, keys, publisher, kafkaReady, reader, logger, metrics }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('query parser', 'simple'); // flat strings only: no `a[b]=c` objects
+  app.set('query parser', parseQueryString); // flat, exactly decoded strings: no `a[b]=c` objects
+  app.use(helmet());
   app.use(recordDuration(metrics));
   app.use(assignTraceId);
   app.use(
@@ -36,8 +44,11 @@ export function createApp({ config, publisher, kafkaReady, reader, logger, metri
       ],
     }),
   );
-  app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics }));
-  app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret }));
+  // Every /api route below needs a key (an unknown /api path too: a 401 tells nothing about it).
+  app.use('/api', authenticate(keys));
+  const rateLimits = createRateLimits(config.rateLimits);
+  app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics, rateLimits }));
+  app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret, rateLimits }));
   app.use(() => {
     throw notFound('This route');
   });

@@ -1,4 +1,5 @@
 import 'dotenv/config';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import {
   ConfigError,
@@ -12,16 +13,20 @@ import {
   PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
 import { createApp } from './app';
+import { loadKeyRing } from './auth/load-keys';
 import { loadApiConfig } from './config';
 import { createKafkaPublisher } from './ingest/publisher';
+import { applyServerLimits, serverOptions } from './http/server-limits';
 import { createApiMetrics } from './metrics';
 import { createLogReader } from './query/log-reader';
 
 /** Composition root: the only place that reads the environment, connects, listens and exits. */
 async function main(): Promise<void> {
   let config;
+  let keys;
   try {
     config = loadApiConfig(process.env);
+    keys = await loadKeyRing(config.auth, (path) => readFile(path, 'utf8'));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`api: ${error.message}\n`);
@@ -31,6 +36,13 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, service: 'api' });
   const metrics = createApiMetrics();
+  if (keys === undefined) {
+    logger.warn(
+      'AUTH IS DISABLED (AUTH_DISABLED=true, NODE_ENV=development): anyone who reaches this port can read and write every event',
+    );
+  } else {
+    logger.info({ keys: keys.size, names: keys.names() }, 'API keys loaded');
+  }
 
   // Bounded retries: a request must be answered (202 or 503) within PRODUCE_TIMEOUT_MS.
   const kafka = createKafka(config.kafka, logger, {
@@ -72,20 +84,20 @@ async function main(): Promise<void> {
 
   const app = createApp({
     config,
+    keys,
     publisher,
     kafkaReady: kafkaReadiness(admin),
-    reader: createLogReader(model),
+    reader: createLogReader(model, config.query),
     logger,
     metrics,
   });
   let draining = false;
-  const server = createServer((req, res) => {
+  const server = createServer(serverOptions(config.httpLimits), (req, res) => {
     // While draining, every answer tells keep-alive clients to reconnect (to another replica).
     if (draining) res.setHeader('Connection', 'close');
     app(req, res);
   });
-  // Keep-alive sockets longer than a typical load balancer's idle timeout avoid spurious 502s.
-  server.keepAliveTimeout = 65_000;
+  applyServerLimits(server, config.httpLimits);
   server.listen(config.http.port, config.http.host, () => {
     logger.info({ port: config.http.port }, `api listening on http://${config.http.host}:${config.http.port}`);
   });

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import request from 'supertest';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import {
@@ -12,14 +13,24 @@ import {
   PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
 import { createApp } from '../src/app';
+import { KeyRing, parseKeyLines } from '../src/auth/api-keys';
+import type { RateLimitSettings } from '../src/http/rate-limits';
 import { createKafkaPublisher, type EventPublisher, type PublisherOptions } from '../src/ingest/publisher';
 import { createApiMetrics, type ApiMetrics } from '../src/metrics';
 import { createLogReader } from '../src/query/log-reader';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { silentLogger } from '../../../test/support/kafka';
+import { testKey, type TestKey } from '../../../test/support/api-keys';
+
+/** Limits no ordinary test reaches; rate-limit tests pass their own. */
+const GENEROUS_LIMITS: RateLimitSettings = { windowSeconds: 60, ingestEvents: 100_000_000, readRequests: 100_000_000 };
 
 export interface TestApi {
   readonly app: Express;
+  /** supertest for `app`, sending the default key (scopes ingest and read) on every request. */
+  readonly client: request.Agent;
+  /** The default key. */
+  readonly key: TestKey;
   readonly topic: string;
   readonly kafka: Kafka;
   readonly model: LogModel;
@@ -34,7 +45,15 @@ export interface TestApi {
  * reach the real store.
  */
 export async function startTestApi(
-  options: { brokers?: string[]; produceTimeoutMs?: number; publisher?: Partial<PublisherOptions> } = {},
+  options: {
+    brokers?: string[];
+    produceTimeoutMs?: number;
+    publisher?: Partial<PublisherOptions>;
+    /** More accepted keys besides the default one. */
+    keys?: readonly TestKey[];
+    rateLimits?: Partial<RateLimitSettings>;
+    queryTimeoutMs?: number;
+  } = {},
 ): Promise<TestApi> {
   const servers = testServers();
   const topic = uniqueName('api');
@@ -83,20 +102,25 @@ export async function startTestApi(
   const model = logModel(connection);
   await ensureQueryIndexes(model);
 
+  const key = testKey('test-client', ['ingest', 'read']);
   const app = createApp({
     config: {
       produce: { timeoutMs: produceTimeoutMs, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 },
       cursorSecret: 'test-cursor-secret-0123456789',
+      rateLimits: { ...GENEROUS_LIMITS, ...options.rateLimits },
     },
+    keys: new KeyRing(parseKeyLines([key.line, ...(options.keys ?? []).map((k) => k.line)]).keys),
     publisher,
     kafkaReady: kafkaReadiness(probeAdmin),
-    reader: createLogReader(model),
+    reader: createLogReader(model, { timeoutMs: options.queryTimeoutMs ?? 3000 }),
     logger: silentLogger,
     metrics,
   });
 
   return {
     app,
+    client: request.agent(app).set(key.header),
+    key,
     topic,
     kafka: realKafka,
     model,
