@@ -13,7 +13,7 @@ import {
   PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
 import { createApp } from './app';
-import { loadKeyRing } from './auth/load-keys';
+import { AUTH_DISABLED_WARNING, loadKeyRing } from './auth/load-keys';
 import { loadApiConfig } from './config';
 import { createKafkaPublisher } from './ingest/publisher';
 import { applyServerLimits, serverOptions } from './http/server-limits';
@@ -37,9 +37,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, service: 'api' });
   const metrics = createApiMetrics();
   if (keys === undefined) {
-    logger.warn(
-      'AUTH IS DISABLED (AUTH_DISABLED=true, NODE_ENV=development): anyone who reaches this port can read and write every event',
-    );
+    process.stderr.write(`\n${'!'.repeat(72)}\n${AUTH_DISABLED_WARNING}\n${'!'.repeat(72)}\n\n`);
+    logger.warn(AUTH_DISABLED_WARNING);
   } else {
     logger.info({ keys: keys.size, names: keys.names() }, 'API keys loaded');
   }

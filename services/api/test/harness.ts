@@ -9,6 +9,7 @@ import {
   ensureTopics,
   kafkaReadiness,
   logModel,
+  type Logger,
   type LogModel,
   PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
@@ -53,6 +54,7 @@ export async function startTestApi(
     keys?: readonly TestKey[];
     rateLimits?: Partial<RateLimitSettings>;
     queryTimeoutMs?: number;
+    logger?: Logger;
   } = {},
 ): Promise<TestApi> {
   const servers = testServers();
@@ -113,7 +115,7 @@ export async function startTestApi(
     publisher,
     kafkaReady: kafkaReadiness(probeAdmin),
     reader: createLogReader(model, { timeoutMs: options.queryTimeoutMs ?? 3000 }),
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     metrics,
   });
 

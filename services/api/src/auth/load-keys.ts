@@ -2,6 +2,10 @@ import { ConfigError } from '@activity-logger/shared';
 import type { ApiConfig } from '../config';
 import { KeyRing, parseKeyLines } from './api-keys';
 
+export const AUTH_DISABLED_WARNING =
+  'AUTH IS DISABLED (AUTH_DISABLED=true, NODE_ENV=development): anyone who reaches this port can read ' +
+  'and write every event. Never run like this anywhere but your own machine.';
+
 /**
  * The keys the API accepts: API_KEYS and the lines of API_KEYS_FILE together, or undefined when
  * auth is disabled. Throws a ConfigError (main.ts exits) for an unreadable or malformed file and

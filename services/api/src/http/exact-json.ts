@@ -8,30 +8,44 @@ import type { ErrorDetail } from './errors';
  *     as they are what prototype-pollution payloads are built from;
  *   - lone UTF-16 surrogates (`"\ud800"`) in keys or values: they cannot be encoded as UTF-8, so
  *     Kafka and BSON would turn them into U+FFFD and two different strings into one.
- * The walk is iterative: a 1 MiB body can nest far deeper than the stack.
+ * The walk is iterative and keeps a parent link per value rather than a path, so a 1 MiB body
+ * nested far deeper than the stack costs linear time; the path is built only for a problem.
  */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
+interface Visit {
+  readonly value: unknown;
+  readonly key: string | number | undefined;
+  readonly parent: Visit | undefined;
+}
+
+function pathOf(visit: Visit, root: string): string {
+  const keys: (string | number)[] = [];
+  for (let at: Visit | undefined = visit; at !== undefined && at.key !== undefined; at = at.parent) keys.push(at.key);
+  return keys.length === 0 ? root : keys.reverse().join('.');
+}
+
 export function findInexactJson(value: unknown, root = '(body)'): ErrorDetail | undefined {
-  const pending: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
-  const pathOf = (path: (string | number)[]) => (path.length === 0 ? root : path.join('.'));
-  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
-    const { value: current, path } = item;
+  const pending: Visit[] = [{ value, key: undefined, parent: undefined }];
+  for (let visit = pending.pop(); visit !== undefined; visit = pending.pop()) {
+    const current = visit.value;
     if (typeof current === 'string') {
       if (LONE_SURROGATE.test(current)) {
-        return { path: pathOf(path), message: 'contains a lone UTF-16 surrogate, which cannot be stored' };
+        return { path: pathOf(visit, root), message: 'contains a lone UTF-16 surrogate, which cannot be stored' };
       }
     } else if (Array.isArray(current)) {
-      current.forEach((child, index) => pending.push({ value: child, path: [...path, index] }));
+      for (let index = current.length - 1; index >= 0; index -= 1) {
+        pending.push({ value: current[index] as unknown, key: index, parent: visit });
+      }
     } else if (current !== null && typeof current === 'object') {
       for (const key of Object.keys(current)) {
-        const childPath = [...path, key];
-        if (FORBIDDEN_KEYS.has(key)) return { path: pathOf(childPath), message: `the key "${key}" is not allowed` };
+        const child: Visit = { value: (current as Record<string, unknown>)[key], key, parent: visit };
+        if (FORBIDDEN_KEYS.has(key)) return { path: pathOf(child, root), message: `the key "${key}" is not allowed` };
         if (LONE_SURROGATE.test(key)) {
-          return { path: pathOf(childPath), message: 'the key contains a lone UTF-16 surrogate' };
+          return { path: pathOf(child, root), message: 'the key contains a lone UTF-16 surrogate' };
         }
-        pending.push({ value: (current as Record<string, unknown>)[key], path: childPath });
+        pending.push(child);
       }
     }
   }
