@@ -1,0 +1,53 @@
+import { toLogDocument, uuidv7 } from '@activity-logger/shared';
+import { startTestApi, type TestApi } from './harness';
+
+/**
+ * A read that takes longer than QUERY_TIMEOUT_MS is stopped by the store (maxTimeMS) and
+ * answered 503 with Retry-After, in about the time limit. The events are many enough that an
+ * unfiltered sorted page takes the local FerretDB seconds (it scans and sorts in full).
+ */
+describe('bounded reads (real store)', () => {
+  const timeoutMs = 150;
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ queryTimeoutMs: timeoutMs });
+    const now = Date.now();
+    for (let batch = 0; batch < 4; batch += 1) {
+      const docs = Array.from({ length: 5000 }, (_, i) =>
+        toLogDocument({
+          eventId: uuidv7(now + batch * 5000 + i),
+          userId: `u${i % 100}`,
+          action: 'Load',
+          metadata: { pad: 'x'.repeat(200) },
+          timestamp: new Date(now - (batch * 5000 + i) * 1000),
+          receivedAt: new Date(now),
+          traceId: 't',
+          source: 'load',
+        }),
+      );
+      await api.model.collection.insertMany(docs as never[]);
+    }
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  it('answers 503 QUERY_TIMEOUT with Retry-After within a second of the limit', async () => {
+    const started = performance.now();
+    const res = await api.client.get('/api/logs').query({ limit: '500', order: 'asc' });
+    const elapsedMs = performance.now() - started;
+    process.stdout.write(
+      `query-timeout: answered ${res.status} after ${elapsedMs.toFixed(0)} ms (limit ${timeoutMs} ms)\n`,
+    );
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('QUERY_TIMEOUT');
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(elapsedMs).toBeLessThan(timeoutMs + 1500);
+  });
+
+  it('still answers reads the store can do in time (an _id lookup)', async () => {
+    const res = await api.client.get('/api/logs/no-such-event').query({ source: 'load' });
+    expect(res.status).toBe(404);
+  });
+});
