@@ -10,6 +10,7 @@ import { assignTraceId } from './http/trace';
 import { ingestRoutes } from './ingest/routes';
 import type { EventPublisher } from './ingest/publisher';
 import type { ApiMetrics } from './metrics';
+import { apiReferenceRoutes } from './openapi/routes';
 import { opsRoutes } from './ops/routes';
 import type { LogReader } from './query/log-reader';
 import { parseQueryString } from './query/query-string';
@@ -44,6 +45,7 @@ export function createApp({ config, keys, publisher, kafkaReady, reader, logger,
       ],
     }),
   );
+  app.use(apiReferenceRoutes());
   // Every /api route below needs a key (an unknown /api path too: a 401 tells nothing about it).
   app.use('/api', authenticate(keys));
   const rateLimits = createRateLimits(config.rateLimits);
