@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { testKey } from '../../../test/support/api-keys';
+import { loadApiConfig } from '../src/config';
 import { startTestApi, type TestApi } from './harness';
 
 describe('per-key rate limits (real Kafka and store)', () => {
@@ -72,5 +73,45 @@ describe('per-key rate limits (real Kafka and store)', () => {
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expectHeaders(refused, 3, 0);
     expect((await request(api.app).get('/api/logs').set(other.header)).status).toBe(200);
+  });
+});
+
+describe('the default ingest limit (real Kafka and store)', () => {
+  // The limits a deployment gets when it sets none, read from the config schema itself.
+  const defaults = loadApiConfig({
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    MONGODB_URI: 'mongodb://127.0.0.1:27017/x',
+    API_KEYS: `web:ingest:${'ab'.repeat(32)}`,
+  }).rateLimits;
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ rateLimits: defaults });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  it('lets one key send its window budget as fast as it can, then answers 429 until the window ends', async () => {
+    const batch = {
+      events: Array.from({ length: 500 }, (_, i) => ({ userId: `u${i % 20}`, action: 'Burst', metadata: { i } })),
+    };
+    const started = performance.now();
+    let accepted = 0;
+    let refused: request.Response | undefined;
+    for (let i = 0; i < 100 && refused === undefined; i += 1) {
+      const res = await api.client.post('/api/logs/batch').send(batch);
+      if (res.status === 202) accepted += batch.events.length;
+      else refused = res;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(
+      `rate-limit: one key sent ${accepted} events in ${seconds.toFixed(2)} s ` +
+        `(${Math.round(accepted / seconds)} events/s) before a 429 with Retry-After ${refused?.headers['retry-after']} s; ` +
+        `sustained ${defaults.ingestEvents / defaults.windowSeconds} events/s (${defaults.ingestEvents} per ${defaults.windowSeconds} s)\n`,
+    );
+    expect(accepted).toBe(defaults.ingestEvents);
+    expect(refused?.status).toBe(429);
+    expect(Number(refused?.headers['retry-after'])).toBeLessThanOrEqual(defaults.windowSeconds);
   });
 });
