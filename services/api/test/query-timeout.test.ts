@@ -7,13 +7,15 @@ import { startTestApi, type TestApi } from './harness';
  * unfiltered sorted page takes the local FerretDB seconds (it scans and sorts in full).
  */
 describe('bounded reads (real store)', () => {
-  const timeoutMs = 150;
+  // Overridable to measure at other scales (e.g. the default 3000 ms limit needs ~40,000 events here).
+  const timeoutMs = Number(process.env.QUERY_TIMEOUT_TEST_MS ?? 150);
+  const batches = Number(process.env.QUERY_TIMEOUT_TEST_EVENTS ?? 20_000) / 5000;
   let api: TestApi;
 
   beforeAll(async () => {
     api = await startTestApi({ queryTimeoutMs: timeoutMs });
     const now = Date.now();
-    for (let batch = 0; batch < 4; batch += 1) {
+    for (let batch = 0; batch < batches; batch += 1) {
       const docs = Array.from({ length: 5000 }, (_, i) =>
         toLogDocument({
           eventId: uuidv7(now + batch * 5000 + i),
