@@ -121,7 +121,7 @@ export function openApiDocument(): JsonSchema {
       version: '1',
       description:
         'Ingest activity events (answered 202 once Kafka holds them) and query what is stored. ' +
-        'Every /api route needs an API key: Authorization: Bearer <key>.',
+        'Every /api route needs an API key: `Authorization: Bearer alk_…` (`npm run keygen` makes one).',
     },
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'alk_… keys (npm run keygen)' } },
