@@ -127,5 +127,8 @@ describe('OpenAPI document (real Kafka and store)', () => {
       const res = await request(api.app).get(asset);
       expect(res.status).toBe(200);
     }
+    const missing = await request(api.app).get('/api/docs/no-such-asset.js');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('NOT_FOUND');
   });
 });

@@ -49,6 +49,7 @@ function fromBodyParser(error: unknown): HttpError | undefined {
   if (type === 'charset.unsupported' || type === 'encoding.unsupported') {
     return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send UTF-8 JSON.');
   }
+  if (status === 404) return notFound('This file'); // serve-static, for the API reference's assets
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new HttpError(status, 'BAD_REQUEST', 'The request could not be read.');
   }
