@@ -46,11 +46,12 @@ describe('per-key eventIds through Kafka and the worker', () => {
   });
 
   it('stores the same eventId once per key, never letting one key suppress another', async () => {
-    const post = (key: typeof shop, userId: string) =>
-      request(api.app).post('/api/logs').set(key.header).send({ userId, action: 'Order', eventId: 'order-X' });
-    expect((await post(rogue, 'mallory')).status).toBe(202); // the squatter comes first
-    expect((await post(shop, 'alice')).status).toBe(202);
-    expect((await post(shop, 'alice-retry')).status).toBe(202); // a retry: deduplicated
+    const post = (key: typeof shop, userId: string, action: string) =>
+      request(api.app).post('/api/logs').set(key.header).send({ userId, action, eventId: 'order-X' });
+    expect((await post(rogue, 'mallory', 'Order')).status).toBe(202); // the squatter comes first
+    expect((await post(shop, 'alice', 'Order')).status).toBe(202);
+    // The same key again (same user, so the same partition, after the first): deduplicated.
+    expect((await post(shop, 'alice', 'Order-again')).status).toBe(202);
 
     // Every message handled and committed, the retry included.
     const admin = api.kafka.admin();
@@ -60,7 +61,7 @@ describe('per-key eventIds through Kafka and the worker', () => {
     expect(await api.model.collection.countDocuments({ eventId: 'order-X' })).toBe(2);
     const mine = await request(api.app).get('/api/logs/order-X').query({ source: 'shop' }).set(shop.header);
     expect(mine.status).toBe(200);
-    expect(mine.body).toMatchObject({ userId: 'alice', source: 'shop' });
+    expect(mine.body).toMatchObject({ userId: 'alice', action: 'Order', source: 'shop' });
     const theirs = await request(api.app).get('/api/logs').query({ source: 'rogue' }).set(shop.header);
     expect(theirs.body.data.map((e: { userId: string }) => e.userId)).toEqual(['mallory']);
   });
