@@ -17,6 +17,24 @@ worker_ops=${WORKER_OPS_PORT:-3001}
 
 # Each service runs under a supervisor that restarts it on a source change and, loudly, when it
 # exits on its own (scripts/dev/supervise.ts).
+
+# A local API key, made once and kept in the git-ignored .stack/ (unless keys are configured, or
+# auth is explicitly disabled): the API never runs open, and curl examples have a key to use.
+key_file=.stack/dev-api-key
+if [[ -z ${API_KEYS:-} && -z ${API_KEYS_FILE:-} && ${AUTH_DISABLED:-} != true ]]; then
+  if [[ ! -s $key_file ]]; then
+    mkdir -p .stack
+    (umask 077 && npx tsx services/api/src/auth/keygen.ts --name dev --scopes ingest,read --json |
+      node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).key)' >"$key_file")
+  fi
+  dev_key=$(cat "$key_file")
+  dev_key_hash=$(node -e 'process.stdout.write(require("crypto").createHash("sha256").update(process.argv[1]).digest("hex"))' "$dev_key")
+  export API_KEYS="dev:ingest+read:$dev_key_hash"
+  key_help="dev: local API key \"dev\" (scopes ingest, read), kept in $key_file; paste:
+       KEY=$dev_key
+       curl -H \"Authorization: Bearer \$KEY\" \"http://localhost:${PORT:-3000}/api/logs?limit=5\""
+fi
+
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait' EXIT INT TERM
 # node itself (not npx, which does not pass signals on), so that stopping this script stops them.
@@ -25,4 +43,5 @@ pids+=($!)
 OPS_PORT=$api_ops node --import tsx scripts/dev/supervise.ts api &
 pids+=($!)
 echo "dev: API on http://localhost:${PORT:-3000}  (ops: api http://localhost:$api_ops, worker http://localhost:$worker_ops)"
+if [[ -n ${key_help:-} ]]; then echo "$key_help"; fi
 wait

@@ -4,6 +4,7 @@ import { deleteTopics } from '../support/kafka';
 import { startService, freePort, waitReady, type ServiceProcess } from '../support/service-process';
 import { eventually } from '../support/eventually';
 import { testServers, uniqueName } from '../support/isolation';
+import { testKey } from '../support/api-keys';
 
 /**
  * The whole system as separate processes: the api and the worker, started from their main.ts,
@@ -12,7 +13,10 @@ import { testServers, uniqueName } from '../support/isolation';
  */
 describe('end to end: POST → Kafka → worker → store → GET', () => {
   const servers = testServers();
+  const key = testKey('e2e', ['ingest', 'read']);
   const env = {
+    API_KEYS: key.line,
+    CURSOR_SECRET: 'e2e-cursor-secret-0123456789',
     KAFKA_BROKERS: servers.kafkaBrokers.join(','),
     MONGODB_URI: servers.mongoUri,
     MONGODB_DB: uniqueName('e2e'),
@@ -45,7 +49,7 @@ describe('end to end: POST → Kafka → worker → store → GET', () => {
   async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
     const res = await fetch(`${baseUrl}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', ...key.header, ...headers },
       body: JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -114,7 +118,7 @@ describe('end to end: POST → Kafka → worker → store → GET', () => {
     for (const { userId, actions } of requests) {
       const stored = await eventually(
         async () => {
-          const res = await fetch(`${baseUrl}/api/logs?userId=${userId}&order=asc`);
+          const res = await fetch(`${baseUrl}/api/logs?userId=${userId}&order=asc`, { headers: key.header });
           const page = (await res.json()) as { data: { action: string }[] };
           return page.data.length === actions.length ? page.data : undefined;
         },
@@ -129,7 +133,7 @@ describe('end to end: POST → Kafka → worker → store → GET', () => {
     let cursor: string | null = null;
     do {
       const query = new URLSearchParams({ limit: '500', order: 'asc', ...(cursor === null ? {} : { cursor }) });
-      const res = await fetch(`${baseUrl}/api/logs?${query.toString()}`);
+      const res = await fetch(`${baseUrl}/api/logs?${query.toString()}`, { headers: key.header });
       expect(res.status).toBe(200);
       const page = (await res.json()) as { data: typeof events; nextCursor: string | null };
       events.push(...page.data);

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { connectMongo } from '@activity-logger/shared';
 import { deleteTopics } from '../support/kafka';
 import { freePort, startService, waitReady, type ServiceProcess } from '../support/service-process';
+import { testKey } from '../support/api-keys';
 import { testServers, uniqueName } from '../support/isolation';
 
 /**
@@ -11,6 +12,8 @@ import { testServers, uniqueName } from '../support/isolation';
  */
 describe('starting up', () => {
   const servers = testServers();
+  const key = testKey('startup', ['ingest', 'read']);
+  const auth = { API_KEYS: key.line, CURSOR_SECRET: 'startup-cursor-secret-0123456789' };
   const topics: string[] = [];
   const databases: string[] = [];
 
@@ -38,7 +41,13 @@ describe('starting up', () => {
       };
       const [apiPort, apiOps, workerOps] = await Promise.all([freePort(), freePort(), freePort()]);
       const both: ServiceProcess[] = [
-        startService('api', { ...env, PORT: String(apiPort), OPS_PORT: String(apiOps), SHUTDOWN_DELAY_MS: '0' }),
+        startService('api', {
+          ...env,
+          ...auth,
+          PORT: String(apiPort),
+          OPS_PORT: String(apiOps),
+          SHUTDOWN_DELAY_MS: '0',
+        }),
         startService('worker', { ...env, OPS_PORT: String(workerOps) }),
       ];
       try {
@@ -75,6 +84,7 @@ describe('starting up', () => {
     topics.push(topic);
     const [port, ops, closedPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const api = startService('api', {
+      ...auth,
       KAFKA_BROKERS: servers.kafkaBrokers.join(','),
       MONGODB_URI: `mongodb://127.0.0.1:${closedPort}/?serverSelectionTimeoutMS=500`,
       KAFKA_TOPIC: topic,
@@ -89,11 +99,11 @@ describe('starting up', () => {
 
       const posted = await fetch(`http://127.0.0.1:${port}/api/logs`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...key.header },
         body: JSON.stringify({ userId: 'u', action: 'Login_While_Store_Down' }),
       });
       expect(posted.status).toBe(202);
-      const read = await fetch(`http://127.0.0.1:${port}/api/logs?userId=u`);
+      const read = await fetch(`http://127.0.0.1:${port}/api/logs?userId=u`, { headers: key.header });
       expect([read.status, read.headers.get('retry-after')]).toEqual([503, '5']);
       expect(((await read.json()) as { error: { code: string } }).error.code).toBe('STORE_UNAVAILABLE');
     } finally {

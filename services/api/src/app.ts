@@ -1,16 +1,24 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import type { Logger } from '@activity-logger/shared';
+import type { KeyRing } from './auth/api-keys';
+import { authenticate } from './auth/authenticate';
 import type { ApiConfig } from './config';
 import { errorHandler, notFound, toHttpError } from './http/errors';
+import { createRateLimits } from './http/rate-limits';
 import { assignTraceId } from './http/trace';
 import { ingestRoutes } from './ingest/routes';
 import type { EventPublisher } from './ingest/publisher';
 import type { ApiMetrics } from './metrics';
+import { apiReferenceRoutes } from './openapi/routes';
 import type { LogReader } from './query/log-reader';
+import { parseQueryString } from './query/query-string';
 import { queryRoutes } from './query/routes';
 
 export interface AppDeps {
-  readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret'>;
+  readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret' | 'rateLimits'>;
+  /** The accepted API keys; undefined only when auth is disabled (local development). */
+  readonly keys: KeyRing | undefined;
   readonly publisher: EventPublisher;
   readonly reader: LogReader;
   readonly logger: Logger;
@@ -21,14 +29,19 @@ export interface AppDeps {
  * The public Express app, not listening: main.ts listens, tests drive it with supertest. Health,
  * readiness and metrics are not here: they are on the ops port (ops.ts).
  */
-export function createApp({ config, publisher, reader, logger, metrics }: AppDeps): Express {
+export function createApp({ config, keys, publisher, reader, logger, metrics }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('query parser', 'simple'); // flat strings only: no `a[b]=c` objects
+  app.set('query parser', parseQueryString); // flat, exactly decoded strings: no `a[b]=c` objects
+  app.use(helmet());
   app.use(recordDuration(metrics));
   app.use(assignTraceId);
-  app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics }));
-  app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret }));
+  app.use(apiReferenceRoutes());
+  // Every /api route below needs a key (an unknown /api path too: a 401 tells nothing about it).
+  app.use('/api', authenticate(keys));
+  const rateLimits = createRateLimits(config.rateLimits);
+  app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics, rateLimits }));
+  app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret, rateLimits }));
   app.use(() => {
     throw notFound('This route');
   });

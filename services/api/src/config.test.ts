@@ -1,7 +1,12 @@
 import { ConfigError } from '@activity-logger/shared';
 import { loadApiConfig } from './config';
 
-const minimal = { KAFKA_BROKERS: '127.0.0.1:9092', MONGODB_URI: 'mongodb://127.0.0.1:27017/logs' };
+const KEY_LINE = `web:ingest+read:${'ab'.repeat(32)}`;
+const minimal = {
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  MONGODB_URI: 'mongodb://127.0.0.1:27017/logs',
+  API_KEYS: KEY_LINE,
+};
 
 function variablesNamedBy(env: Record<string, string | undefined>): readonly string[] {
   try {
@@ -36,6 +41,25 @@ describe('loadApiConfig', () => {
     expect(variablesNamedBy({ ...minimal, PORT: '3000', OPS_PORT: '3000' })).toEqual(['OPS_PORT']);
   });
 
+  it('reads key lines and the security defaults', () => {
+    const config = loadApiConfig({ ...minimal, API_KEYS: `${KEY_LINE}, web:ingest:${'cd'.repeat(32)}` });
+    expect(config.auth.inlineKeys.map((key) => key.name)).toEqual(['web', 'web']);
+    expect(config.rateLimits).toEqual({ windowSeconds: 10, ingestEvents: 10_000, readRequests: 100 });
+    expect(config.query).toEqual({ timeoutMs: 3000 });
+    expect(config.httpLimits).toEqual({
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 65_000,
+      maxConnections: 1000,
+      maxHeadersCount: 100,
+    });
+  });
+
+  it('starts without keys only when auth is disabled in development', () => {
+    const env = { KAFKA_BROKERS: minimal.KAFKA_BROKERS, MONGODB_URI: minimal.MONGODB_URI, AUTH_DISABLED: 'true' };
+    expect(loadApiConfig(env).auth.disabled).toBe(true);
+  });
+
   it('takes Confluent Cloud and Atlas settings', () => {
     const config = loadApiConfig({
       KAFKA_BROKERS: 'pkc-1.europe-west1.gcp.confluent.cloud:9092',
@@ -44,6 +68,7 @@ describe('loadApiConfig', () => {
       KAFKA_SASL_USERNAME: 'key',
       KAFKA_SASL_PASSWORD: 'secret',
       MONGODB_URI: 'mongodb+srv://user:pw@cluster0.abcde.mongodb.net/logs?retryWrites=true',
+      API_KEYS: KEY_LINE,
     });
     expect(config.kafka.ssl).toBe(true);
     expect(config.kafka.sasl).toEqual({ mechanism: 'plain', username: 'key', password: 'secret' });
@@ -61,6 +86,20 @@ describe('loadApiConfig', () => {
       'KAFKA_SASL_PASSWORD',
     ],
     ['production without a cursor secret', { ...minimal, NODE_ENV: 'production' }, 'CURSOR_SECRET'],
+    ['test mode without a cursor secret', { ...minimal, NODE_ENV: 'test' }, 'CURSOR_SECRET'],
+    ['no API key at all', { KAFKA_BROKERS: minimal.KAFKA_BROKERS, MONGODB_URI: minimal.MONGODB_URI }, 'API_KEYS'],
+    ['a malformed key line', { ...minimal, API_KEYS: 'web:ingest:nothex' }, 'API_KEYS'],
+    ['an unknown scope', { ...minimal, API_KEYS: `web:write:${'ab'.repeat(32)}` }, 'API_KEYS'],
+    [
+      'auth disabled outside development',
+      { ...minimal, AUTH_DISABLED: 'true', NODE_ENV: 'production' },
+      'AUTH_DISABLED',
+    ],
+    [
+      'a headers timeout above the request timeout',
+      { ...minimal, HTTP_HEADERS_TIMEOUT_MS: '40000' },
+      'HTTP_HEADERS_TIMEOUT_MS',
+    ],
   ])('names the variable for %s', (_name, env, variable) => {
     expect(variablesNamedBy(env)).toContain(variable);
   });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   commonEnvFields,
   DEFAULT_MAX_BATCH_BYTES,
+  envBoolean,
   kafkaConfigFromEnv,
   kafkaEnvFields,
   mongoConfigFromEnv,
@@ -11,8 +12,13 @@ import {
   parseConfig,
   requireSaslCredentials,
 } from '@activity-logger/shared';
+import { parseKeyLines } from './auth/api-keys';
 
+/** Only ever used with NODE_ENV=development: every other mode must set CURSOR_SECRET. */
 const DEV_CURSOR_SECRET = 'development-only-cursor-secret';
+
+const positiveInt = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 export const apiEnvSchema = z
   .object({
@@ -44,6 +50,24 @@ export const apiEnvSchema = z
     PRODUCE_MAX_BATCH_EVENTS: z.coerce.number().int().min(1).max(100_000).default(2000),
     /** Signs pagination cursors; every replica behind one load balancer needs the same value. */
     CURSOR_SECRET: z.string().min(16).optional(),
+    /** API keys as `name:scopes:sha256hex`, comma-separated (see auth/api-keys.ts). */
+    API_KEYS: z.string().optional(),
+    /** A file of such lines, one per line (the mounted Kubernetes Secret); read at start. */
+    API_KEYS_FILE: z.string().min(1).optional(),
+    /** Only with NODE_ENV=development: no key needed, and events carry no source. */
+    AUTH_DISABLED: envBoolean.default(false),
+    /** Per API key and per replica, in fixed windows of RATE_LIMIT_WINDOW_SECONDS. */
+    RATE_LIMIT_WINDOW_SECONDS: positiveInt(1, 3600, 10),
+    RATE_LIMIT_INGEST_EVENTS: positiveInt(1, 100_000_000, 10_000),
+    RATE_LIMIT_READ_REQUESTS: positiveInt(1, 100_000_000, 100),
+    /** Server-side limit (maxTimeMS) of every store read; the client gives up a second later. */
+    QUERY_TIMEOUT_MS: positiveInt(100, 60_000, 3000),
+    /** HTTP server limits (see http/server-limits.ts). */
+    HTTP_REQUEST_TIMEOUT_MS: positiveInt(1000, 600_000, 30_000),
+    HTTP_HEADERS_TIMEOUT_MS: positiveInt(1000, 600_000, 10_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt(1000, 600_000, 65_000),
+    HTTP_MAX_CONNECTIONS: positiveInt(1, 1_000_000, 1000),
+    HTTP_MAX_HEADERS_COUNT: positiveInt(10, 2000, 100),
   })
   .superRefine(requireSaslCredentials)
   .superRefine((env, ctx) => {
@@ -62,10 +86,36 @@ export const apiEnvSchema = z
         message: 'must differ from PORT: ops endpoints are never public',
       });
     }
-    if (env.NODE_ENV === 'production' && env.CURSOR_SECRET === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['CURSOR_SECRET'], message: 'required when NODE_ENV=production' });
+    const local = env.NODE_ENV === 'development';
+    if (!local && env.CURSOR_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['CURSOR_SECRET'], message: 'required unless NODE_ENV=development' });
+    }
+    if (env.AUTH_DISABLED && !local) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_DISABLED'], message: 'may be true only with NODE_ENV=development' });
+    }
+    const problems = parseKeyLines(splitKeys(env.API_KEYS)).problems;
+    for (const problem of problems) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: problem });
+    if (!env.AUTH_DISABLED && env.API_KEYS === undefined && env.API_KEYS_FILE === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['API_KEYS'],
+        message:
+          'no API key configured: set API_KEYS or API_KEYS_FILE (npm run keygen makes one), ' +
+          'or AUTH_DISABLED=true with NODE_ENV=development',
+      });
+    }
+    if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_HEADERS_TIMEOUT_MS'],
+        message: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS',
+      });
     }
   });
+
+function splitKeys(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',');
+}
 
 export function loadApiConfig(env: Record<string, string | undefined>) {
   const parsed = parseConfig(apiEnvSchema, env);
@@ -86,6 +136,24 @@ export function loadApiConfig(env: Record<string, string | undefined>) {
       maxBatchEvents: parsed.PRODUCE_MAX_BATCH_EVENTS,
     },
     cursorSecret: parsed.CURSOR_SECRET ?? DEV_CURSOR_SECRET,
+    auth: {
+      disabled: parsed.AUTH_DISABLED,
+      inlineKeys: parseKeyLines(splitKeys(parsed.API_KEYS)).keys,
+      keysFile: parsed.API_KEYS_FILE,
+    },
+    rateLimits: {
+      windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS,
+      ingestEvents: parsed.RATE_LIMIT_INGEST_EVENTS,
+      readRequests: parsed.RATE_LIMIT_READ_REQUESTS,
+    },
+    query: { timeoutMs: parsed.QUERY_TIMEOUT_MS },
+    httpLimits: {
+      requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: parsed.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: parsed.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: parsed.HTTP_MAX_CONNECTIONS,
+      maxHeadersCount: parsed.HTTP_MAX_HEADERS_COUNT,
+    },
   });
 }
 

@@ -1,4 +1,5 @@
 import 'dotenv/config';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
@@ -19,7 +20,9 @@ import {
   type OpsServer,
 } from '@activity-logger/shared';
 import { createApp } from './app';
+import { AUTH_DISABLED_WARNING, loadKeyRing } from './auth/load-keys';
 import { loadApiConfig } from './config';
+import { applyServerLimits, serverOptions } from './http/server-limits';
 import { createKafkaPublisher, type EventPublisher } from './ingest/publisher';
 import { createApiMetrics } from './metrics';
 import { createApiOpsServer } from './ops';
@@ -83,6 +86,14 @@ function main(): void {
         ['ops server', () => ops?.close()],
       ]),
     async start(handle) {
+      // A key file that cannot be read or parsed ends the start, naming the problem.
+      const keys = await loadKeyRing(config.auth, (path) => readFile(path, 'utf8'));
+      if (keys === undefined) {
+        process.stderr.write(`\n${'!'.repeat(72)}\n${AUTH_DISABLED_WARNING}\n${'!'.repeat(72)}\n\n`);
+        logger.warn(AUTH_DISABLED_WARNING);
+      } else {
+        logger.info({ keys: keys.size, names: keys.names() }, 'API keys loaded');
+      }
       const store = deferredLogReader();
       ops = createApiOpsServer({
         config: config.ops,
@@ -137,19 +148,19 @@ function main(): void {
         connection = connected;
         const model = logModel(connected);
         await retryStartupStep('create the MongoDB indexes', () => ensureQueryIndexes(model), always);
-        store.attach(createLogReader(model));
+        store.attach(createLogReader(model, config.query));
         logger.info('connected to the store; queries are served');
       };
       connectStore().catch((error: unknown) => handle.exit(1, 'the store refused the API for good', error));
 
-      const app = createApp({ config, publisher, reader: store.reader, logger, metrics });
-      const http = createServer((req, res) => {
+      const app = createApp({ config, keys, publisher, reader: store.reader, logger, metrics });
+      const http = createServer(serverOptions(config.httpLimits), (req, res) => {
         if (draining) res.setHeader('Connection', 'close');
         app(req, res);
       });
       server = http;
-      // Keep-alive sockets longer than a typical load balancer's idle timeout avoid spurious 502s.
-      http.keepAliveTimeout = 65_000;
+      // Timeouts, keep-alive and connection caps set on purpose (see http/server-limits.ts).
+      applyServerLimits(http, config.httpLimits);
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject);
         http.listen(config.http.port, config.http.host, () => resolve());

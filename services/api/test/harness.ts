@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import request from 'supertest';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import {
@@ -8,21 +9,32 @@ import {
   ensureTopics,
   kafkaReadiness,
   logModel,
+  type Logger,
   type LogModel,
   PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
 import { createApp } from '../src/app';
+import { KeyRing, parseKeyLines } from '../src/auth/api-keys';
+import type { RateLimitSettings } from '../src/http/rate-limits';
 import { createKafkaPublisher, type EventPublisher, type PublisherOptions } from '../src/ingest/publisher';
 import { createApiMetrics, type ApiMetrics } from '../src/metrics';
 import { createApiOpsServer } from '../src/ops';
 import { createLogReader } from '../src/query/log-reader';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { silentLogger } from '../../../test/support/kafka';
+import { testKey, type TestKey } from '../../../test/support/api-keys';
+
+/** Limits no ordinary test reaches; rate-limit tests pass their own. */
+const GENEROUS_LIMITS: RateLimitSettings = { windowSeconds: 60, ingestEvents: 100_000_000, readRequests: 100_000_000 };
 
 export interface TestApi {
   readonly app: Express;
   /** The ops server (/healthz, /readyz, /metrics), listening on a free port. */
   readonly opsUrl: string;
+  /** supertest for `app`, sending the default key (scopes ingest and read) on every request. */
+  readonly client: request.Agent;
+  /** The default key. */
+  readonly key: TestKey;
   readonly topic: string;
   readonly kafka: Kafka;
   readonly model: LogModel;
@@ -37,7 +49,16 @@ export interface TestApi {
  * reach the real store.
  */
 export async function startTestApi(
-  options: { brokers?: string[]; produceTimeoutMs?: number; publisher?: Partial<PublisherOptions> } = {},
+  options: {
+    brokers?: string[];
+    produceTimeoutMs?: number;
+    publisher?: Partial<PublisherOptions>;
+    /** More accepted keys besides the default one. */
+    keys?: readonly TestKey[];
+    rateLimits?: Partial<RateLimitSettings>;
+    queryTimeoutMs?: number;
+    logger?: Logger;
+  } = {},
 ): Promise<TestApi> {
   const servers = testServers();
   const topic = uniqueName('api');
@@ -86,15 +107,18 @@ export async function startTestApi(
   const model = logModel(connection);
   await ensureQueryIndexes(model);
 
-  const reader = createLogReader(model);
+  const reader = createLogReader(model, { timeoutMs: options.queryTimeoutMs ?? 3000 });
+  const key = testKey('test-client', ['ingest', 'read']);
   const app = createApp({
     config: {
       produce: { timeoutMs: produceTimeoutMs, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 },
       cursorSecret: 'test-cursor-secret-0123456789',
+      rateLimits: { ...GENEROUS_LIMITS, ...options.rateLimits },
     },
+    keys: new KeyRing(parseKeyLines([key.line, ...(options.keys ?? []).map((k) => k.line)]).keys),
     publisher,
     reader,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     metrics,
   });
   const ops = createApiOpsServer({
@@ -110,6 +134,8 @@ export async function startTestApi(
   return {
     app,
     opsUrl,
+    client: request.agent(app).set(key.header),
+    key,
     topic,
     kafka: realKafka,
     model,

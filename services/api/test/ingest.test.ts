@@ -22,7 +22,7 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
 
   it('answers 202 only after Kafka holds the event, keyed by userId, with the traceId in its headers', async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const res = await request(api.app)
+    const res = await api.client
       .post('/api/logs')
       .set('traceparent', traceparent)
       .send({ userId: 'u-1', action: 'User_Login', metadata: { ip: '10.0.0.1' }, timestamp: 1700000000000 });
@@ -50,11 +50,12 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
       timestamp: '2023-11-14T22:13:20.000Z',
       receivedAt: expect.any(String),
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      source: 'test-client',
     });
   });
 
   it('keeps a client eventId and takes the traceId from X-Request-Id', async () => {
-    const res = await request(api.app)
+    const res = await api.client
       .post('/api/logs')
       .set('X-Request-Id', 'req-42')
       .send({ userId: 'u-2', action: 'Clicked', eventId: 'client:abc-1' });
@@ -66,7 +67,7 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
 
   it('accepts a batch and reports every minted eventId in order', async () => {
     const events = Array.from({ length: 25 }, (_, i) => ({ userId: `u-${i % 4}`, action: 'Viewed', metadata: { i } }));
-    const res = await request(api.app).post('/api/logs/batch').send({ events });
+    const res = await api.client.post('/api/logs/batch').send({ events });
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('Logged');
     expect(res.body.count).toBe(25);
@@ -74,7 +75,7 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
   });
 
   it('rejects a whole batch when one event is bad, naming each index and field', async () => {
-    const res = await request(api.app)
+    const res = await api.client
       .post('/api/logs/batch')
       .send({ events: [{ userId: 'ok', action: 'ok' }, { action: 'x' }, { userId: 'u', action: 'a', extra: 1 }] });
     expect(res.status).toBe(400);
@@ -91,21 +92,18 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
     ['an operator key in metadata', { userId: 'u', action: 'a', metadata: { $where: 1 } }, 'metadata.$where'],
     ['a bad timestamp', { userId: 'u', action: 'a', timestamp: 'yesterday' }, 'timestamp'],
   ])('answers 400 with the field path for %s', async (_name, body, path) => {
-    const res = await request(api.app).post('/api/logs').send(body);
+    const res = await api.client.post('/api/logs').send(body);
     expect(res.status).toBe(400);
     expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
   });
 
   it('answers 400 for malformed JSON, 415 for a body that is not JSON, and never leaks a stack', async () => {
-    const malformed = await request(api.app)
-      .post('/api/logs')
-      .set('Content-Type', 'application/json')
-      .send('{"userId":');
+    const malformed = await api.client.post('/api/logs').set('Content-Type', 'application/json').send('{"userId":');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('MALFORMED_JSON');
     expect(JSON.stringify(malformed.body)).not.toMatch(/at .*\.js/);
 
-    const text = await request(api.app).post('/api/logs').set('Content-Type', 'text/plain').send('userId=u');
+    const text = await api.client.post('/api/logs').set('Content-Type', 'text/plain').send('userId=u');
     expect(text.status).toBe(415);
     expect(text.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
 
@@ -116,19 +114,17 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
   });
 
   it('answers 413 above the size limits and 400 above 1000 events', async () => {
-    const big = await request(api.app)
+    const big = await api.client
       .post('/api/logs')
       .send({ userId: 'u', action: 'a', metadata: { blob: 'x'.repeat(70 * 1024) } });
     expect(big.status).toBe(413);
 
     const event = { userId: 'u', action: 'a', metadata: { blob: 'x'.repeat(1500) } };
-    const huge = await request(api.app)
-      .post('/api/logs/batch')
-      .send({ events: Array.from({ length: 800 }, () => event) });
+    const huge = await api.client.post('/api/logs/batch').send({ events: Array.from({ length: 800 }, () => event) });
     expect(huge.status).toBe(413);
     expect(huge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
 
-    const many = await request(api.app)
+    const many = await api.client
       .post('/api/logs/batch')
       .send({ events: Array.from({ length: 1001 }, () => ({ userId: 'u', action: 'a' })) });
     expect(many.status).toBe(400);
@@ -139,9 +135,7 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
     const before =
       (await api.metrics.produceBatchSize.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
     const event = { userId: 'big', action: 'Upload', metadata: { blob: 'y'.repeat(900) } };
-    const res = await request(api.app)
-      .post('/api/logs/batch')
-      .send({ events: Array.from({ length: 1000 }, () => event) });
+    const res = await api.client.post('/api/logs/batch').send({ events: Array.from({ length: 1000 }, () => event) });
     expect(res.status).toBe(202);
     const after =
       (await api.metrics.produceBatchSize.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
@@ -178,7 +172,7 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
       }));
     const responses = await Promise.all(
       [1, 2].map((b) =>
-        request(api.app)
+        api.client
           .post('/api/logs/batch')
           .set('X-Request-Id', String(b).repeat(128))
           .send({ events: batch(b) }),
@@ -194,11 +188,7 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
         .then((m) => m.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0);
     const before = await count();
     const responses = await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
-        request(api.app)
-          .post('/api/logs')
-          .send({ userId: `c-${i}`, action: 'Tap' }),
-      ),
+      Array.from({ length: 60 }, (_, i) => api.client.post('/api/logs').send({ userId: `c-${i}`, action: 'Tap' })),
     );
     expect(responses.every((r) => r.status === 202)).toBe(true);
     expect((await count()) - before).toBeLessThan(60);
@@ -228,7 +218,7 @@ describe('POST /api/logs when the broker cannot acknowledge', () => {
 
   it('answers 503 with Retry-After within the bound, never 202', async () => {
     const started = Date.now();
-    const res = await request(api.app).post('/api/logs').send({ userId: 'u', action: 'a' });
+    const res = await api.client.post('/api/logs').send({ userId: 'u', action: 'a' });
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
     expect(res.body.error.code).toBe('UNAVAILABLE');

@@ -35,7 +35,7 @@ describe('GET /api/logs (real store)', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: request.Response = await request(api.app)
+      const res: request.Response = await api.client
         .get('/api/logs')
         .query({ ...query, ...(cursor === null ? {} : { cursor }) });
       expect(res.status).toBe(200);
@@ -47,7 +47,7 @@ describe('GET /api/logs (real store)', () => {
   }
 
   it('returns the newest first, shaped as the contract says', async () => {
-    const res = await request(api.app).get('/api/logs').query({ limit: '2' });
+    const res = await api.client.get('/api/logs').query({ limit: '2' });
     expect(res.status).toBe(200);
     const newest = [...events].sort(byNewest)[0] as ActivityEvent;
     expect(res.body.data[0]).toEqual({
@@ -99,12 +99,12 @@ describe('GET /api/logs (real store)', () => {
 
   it('returns one event by id, and 404 for an unknown or impossible id', async () => {
     const target = events[42] as ActivityEvent;
-    const found = await request(api.app).get(`/api/logs/${target.eventId}`);
+    const found = await api.client.get(`/api/logs/${target.eventId}`);
     expect(found.status).toBe(200);
     expect(found.body.traceId).toBe('trace-42');
 
-    expect((await request(api.app).get('/api/logs/no-such-event')).status).toBe(404);
-    const impossible = await request(api.app).get(`/api/logs/${'x'.repeat(65)}`);
+    expect((await api.client.get('/api/logs/no-such-event')).status).toBe(404);
+    const impossible = await api.client.get(`/api/logs/${'x'.repeat(65)}`);
     expect(impossible.status).toBe(404);
     expect(impossible.body.error.code).toBe('NOT_FOUND');
   });
@@ -119,30 +119,30 @@ describe('GET /api/logs (real store)', () => {
     ['from after to', { from: '2024-03-02T00:00:00Z', to: '2024-03-01T00:00:00Z' }, 'from'],
     ['an unknown parameter', { sort: 'userId' }, 'sort'],
   ])('answers 400 for %s', async (_name, query, path) => {
-    const res = await request(api.app).get('/api/logs').query(query);
+    const res = await api.client.get('/api/logs').query(query);
     expect(res.status).toBe(400);
     expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
   });
 
   it('answers 400, never an operator, for userId[$ne]=x and repeated parameters', async () => {
-    const injected = await request(api.app).get('/api/logs?userId[$ne]=x');
+    const injected = await api.client.get('/api/logs?userId[$ne]=x');
     expect(injected.status).toBe(400);
-    const repeated = await request(api.app).get('/api/logs?userId=a&userId=b');
+    const repeated = await api.client.get('/api/logs?userId=a&userId=b');
     expect(repeated.status).toBe(400);
     expect(repeated.body.error.details[0].path).toBe('userId');
   });
 
   it('answers 400 for a tampered cursor and for a cursor reused with other filters', async () => {
-    const first = await request(api.app).get('/api/logs').query({ userId: 'user-0', limit: '5' });
+    const first = await api.client.get('/api/logs').query({ userId: 'user-0', limit: '5' });
     const cursor: string = first.body.nextCursor;
     const tampered = `${cursor.slice(0, 5)}${cursor[5] === 'A' ? 'B' : 'A'}${cursor.slice(6)}`;
-    const bad = await request(api.app).get('/api/logs').query({ userId: 'user-0', limit: '5', cursor: tampered });
+    const bad = await api.client.get('/api/logs').query({ userId: 'user-0', limit: '5', cursor: tampered });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0].path).toBe('cursor');
 
-    const reused = await request(api.app).get('/api/logs').query({ userId: 'user-1', limit: '5', cursor });
+    const reused = await api.client.get('/api/logs').query({ userId: 'user-1', limit: '5', cursor });
     expect(reused.status).toBe(400);
-    const same = await request(api.app).get('/api/logs').query({ userId: 'user-0', limit: '50', cursor });
+    const same = await api.client.get('/api/logs').query({ userId: 'user-0', limit: '50', cursor });
     expect(same.status).toBe(200);
   });
 

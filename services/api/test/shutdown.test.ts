@@ -4,6 +4,9 @@ import { eventually } from '../../../test/support/eventually';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { deleteTopics, readTopic, testKafka } from '../../../test/support/kafka';
 import { freePort, startService, waitReady } from '../../../test/support/service-process';
+import { testKey } from '../../../test/support/api-keys';
+
+const key = testKey('shutdown', ['ingest']);
 
 /** POSTs one event with a client-chosen eventId over a keep-alive agent; resolves with the status. */
 function post(agent: Agent, port: number, eventId: string): Promise<number> {
@@ -15,7 +18,7 @@ function post(agent: Agent, port: number, eventId: string): Promise<number> {
         port,
         path: '/api/logs',
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...key.header },
       },
       (res) => {
         res.resume();
@@ -29,6 +32,8 @@ function post(agent: Agent, port: number, eventId: string): Promise<number> {
 
 describe('api process and SIGTERM', () => {
   const env = {
+    API_KEYS: key.line,
+    CURSOR_SECRET: 'shutdown-cursor-secret-0123456789',
     KAFKA_BROKERS: testServers().kafkaBrokers.join(','),
     MONGODB_URI: testServers().mongoUri,
     MONGODB_DB: uniqueName('api-stop'),

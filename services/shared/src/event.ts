@@ -24,6 +24,13 @@ export const eventIdSchema = z
 const boundedString = z.string().min(1).max(LIMITS.idLength);
 
 /**
+ * The name of the API key that sent an event (its `source`). Names never contain `:` (the key
+ * configuration separator) nor `/` (the separator of the store key, see log-model.ts).
+ */
+export const KEY_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const sourceSchema = z.string().regex(KEY_NAME_PATTERN, 'must be 1–64 characters of A-Z a-z 0-9 _ -');
+
+/**
  * Metadata must be a plain JSON object that MongoDB can store as given: no key may start with `$`
  * (operators), contain `.` (paths) or NUL, and the whole is bounded in size and depth so that one
  * client cannot make documents, indexes or Kafka batches arbitrarily large.
@@ -68,26 +75,28 @@ function findMetadataProblem(
 }
 
 /**
- * The latest instant whose ISO 8601 form has a four-digit year. Later ones serialise as
- * `+010000-…`, which ISO parsers (the worker's among them) refuse, so such an event would be
- * accepted and then never stored.
+ * The instants whose ISO 8601 form has a four-digit, non-negative year (0000–9999). Others
+ * serialise as `+010000-…` or `-000001-…`, which ISO parsers (the worker's among them) refuse,
+ * so such an event would be accepted and then never stored. Both timestamp forms share them.
  */
+export const MIN_TIMESTAMP_MS = Date.parse('0000-01-01T00:00:00.000Z');
 export const MAX_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-const withinRange = (date: Date) => date.getTime() <= MAX_TIMESTAMP_MS;
-const RANGE_MESSAGE = 'must not be after 9999-12-31T23:59:59.999Z';
+export const isStorableInstant = (date: Date) =>
+  !Number.isNaN(date.getTime()) && date.getTime() >= MIN_TIMESTAMP_MS && date.getTime() <= MAX_TIMESTAMP_MS;
+export const TIMESTAMP_RANGE_MESSAGE = 'must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z';
 
 /** ISO 8601 with a time zone, or epoch milliseconds; both become a Date. */
 export const timestampSchema = z.union([
   z.iso
     .datetime({ offset: true })
     .transform((value) => new Date(value))
-    .refine(withinRange, RANGE_MESSAGE),
+    .refine(isStorableInstant, TIMESTAMP_RANGE_MESSAGE),
   z
     .number()
     .int()
-    .min(0)
-    .max(MAX_TIMESTAMP_MS, RANGE_MESSAGE)
+    .min(MIN_TIMESTAMP_MS, TIMESTAMP_RANGE_MESSAGE)
+    .max(MAX_TIMESTAMP_MS, TIMESTAMP_RANGE_MESSAGE)
     .transform((value) => new Date(value)),
 ]);
 
@@ -109,12 +118,14 @@ export interface ActivityEvent {
   readonly timestamp: Date;
   readonly receivedAt: Date;
   readonly traceId: string;
+  /** The name of the API key that sent it; absent when auth is disabled (local development). */
+  readonly source?: string;
 }
 
 /** Completes a validated client event with what only the server knows. */
 export function completeEvent(
   event: ClientEvent,
-  context: { receivedAt: Date; traceId: string; mintId: () => string },
+  context: { receivedAt: Date; traceId: string; mintId: () => string; source?: string | undefined },
 ): ActivityEvent {
   return {
     eventId: event.eventId ?? context.mintId(),
@@ -124,6 +135,7 @@ export function completeEvent(
     timestamp: event.timestamp ?? context.receivedAt,
     receivedAt: context.receivedAt,
     traceId: context.traceId,
+    ...(context.source === undefined ? {} : { source: context.source }),
   };
 }
 
@@ -138,6 +150,7 @@ export function encodeEvent(event: ActivityEvent): string {
     timestamp: event.timestamp.toISOString(),
     receivedAt: event.receivedAt.toISOString(),
     traceId: event.traceId,
+    source: event.source,
   });
 }
 
@@ -158,6 +171,7 @@ export const wireEventSchema = z
     timestamp: z.iso.datetime({ offset: true }),
     receivedAt: z.iso.datetime({ offset: true }),
     traceId: z.string().min(1).max(LIMITS.idLength),
+    source: sourceSchema.optional(),
   })
   .transform(({ v: _v, timestamp, receivedAt, metadata, ...rest }): ActivityEvent => ({
     ...rest,

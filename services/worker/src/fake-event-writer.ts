@@ -1,13 +1,14 @@
-import type { ActivityEvent } from '@activity-logger/shared';
+import { storeKey, type ActivityEvent } from '@activity-logger/shared';
 import { StoreUnavailableError } from './errors';
 import type { EventWriter, WriteResult } from './event-writer';
 
 /**
  * An in-memory EventWriter for unit tests of the batch logic only; the integration tests use
- * the real store. Keeps the first write of each eventId, refuses the ids it is told to refuse,
+ * the real store. Keeps the first write of each store key (eventId within its source), refuses the ids it is told to refuse,
  * and can be made to fail whole writes to imitate an outage.
  */
 export class FakeEventWriter implements EventWriter {
+  /** By store key: the bare eventId for events without a source, as in the real store. */
   readonly stored = new Map<string, ActivityEvent>();
   readonly rejectIds = new Map<string, { code: number; message: string }>();
   failuresToSimulate = 0;
@@ -23,8 +24,9 @@ export class FakeEventWriter implements EventWriter {
       events.map((event): WriteResult => {
         const rejection = this.rejectIds.get(event.eventId);
         if (rejection !== undefined) return { kind: 'rejected', ...rejection };
-        if (this.stored.has(event.eventId)) return { kind: 'duplicate' };
-        this.stored.set(event.eventId, event);
+        const key = storeKey(event.source, event.eventId);
+        if (this.stored.has(key)) return { kind: 'duplicate' };
+        this.stored.set(key, event);
         return { kind: 'stored' };
       }),
     );

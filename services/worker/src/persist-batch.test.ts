@@ -150,7 +150,7 @@ describe('persistBatch', () => {
   });
 
   it('stores a v1 message with fields it does not know, ignoring them (an API deployed before the worker)', async () => {
-    const newer = { ...(JSON.parse(encodeEvent(event(11))) as object), source: 'web', region: { name: 'eu' } };
+    const newer = { ...(JSON.parse(encodeEvent(event(11))) as object), sessionId: 's-1', region: { name: 'eu' } };
     const unknownVersion = { ...(JSON.parse(encodeEvent(event(12))) as object), v: 2 };
 
     const outcomes = await persistBatch(

@@ -12,17 +12,25 @@ export class HttpError extends AppError {
   readonly status: number;
   readonly details: readonly ErrorDetail[];
   readonly retryAfterSeconds: number | undefined;
+  /** Headers the answer must carry (WWW-Authenticate, RateLimit-*). */
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     status: number,
     code: string,
     message: string,
-    options: { details?: readonly ErrorDetail[]; retryAfterSeconds?: number; cause?: unknown } = {},
+    options: {
+      details?: readonly ErrorDetail[];
+      retryAfterSeconds?: number;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
   ) {
-    super(code, message, { retriable: status === 503 || status === 429, cause: options.cause });
+    super(code, message, { retriable: status === 503 || status === 504 || status === 429, cause: options.cause });
     this.status = status;
     this.details = options.details ?? [];
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers ?? {};
   }
 }
 
@@ -41,6 +49,7 @@ function fromBodyParser(error: unknown): HttpError | undefined {
   if (type === 'charset.unsupported' || type === 'encoding.unsupported') {
     return new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send UTF-8 JSON.');
   }
+  if (status === 404) return notFound('This file'); // serve-static, for the API reference's assets
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new HttpError(status, 'BAD_REQUEST', 'The request could not be read.');
   }
@@ -61,7 +70,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (httpError.status >= 500) {
       logger.error({ err: httpError.cause ?? httpError, traceId, path: req.path }, httpError.message);
     }
+    if (res.headersSent) {
+      // The answer already started (a client that left mid-response): nothing more can be said.
+      res.destroy();
+      return;
+    }
     if (httpError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
+    for (const [name, value] of Object.entries(httpError.headers)) res.setHeader(name, value);
     res.status(httpError.status).json({
       error: { code: httpError.code, message: httpError.message, details: httpError.details },
     });

@@ -1,7 +1,9 @@
 import { Router, type Response } from 'express';
 import { completeEvent, mintEventId, type ActivityEvent, type ClientEvent, type Logger } from '@activity-logger/shared';
+import { requireScope, sourceOf } from '../auth/authenticate';
 import { HttpError, validationFailed } from '../http/errors';
 import { jsonBody } from '../http/json-body';
+import type { RateLimits } from '../http/rate-limits';
 import type { ApiMetrics } from '../metrics';
 import { PublishError, type EventPublisher } from './publisher';
 import { validateBatch, validateEvent, type Validated } from './validation';
@@ -14,6 +16,7 @@ export interface IngestDeps {
   readonly produceTimeoutMs: number;
   readonly logger: Logger;
   readonly metrics: ApiMetrics;
+  readonly rateLimits: RateLimits;
   readonly now?: () => Date;
 }
 
@@ -26,9 +29,13 @@ export function ingestRoutes(deps: IngestDeps): Router {
   async function accept<T>(validated: Validated<T>, toEvents: (value: T) => ClientEvent[], res: Response) {
     const traceId = res.locals.traceId as string;
     if (!validated.ok) throw validationFailed(validated.details);
+    const clientEvents = toEvents(validated.value);
+    // Counted in events, once they are known to be valid: a 1,000-event batch costs 1,000.
+    await deps.rateLimits.chargeIngest(res, clientEvents.length);
     const receivedAt = now();
-    const events: ActivityEvent[] = toEvents(validated.value).map((event) =>
-      completeEvent(event, { receivedAt, traceId, mintId: mintEventId }),
+    const source = sourceOf(res);
+    const events: ActivityEvent[] = clientEvents.map((event) =>
+      completeEvent(event, { receivedAt, traceId, source, mintId: mintEventId }),
     );
     try {
       await publisher.publish(events, receivedAt.getTime() + deps.produceTimeoutMs);
@@ -44,16 +51,22 @@ export function ingestRoutes(deps: IngestDeps): Router {
     return { traceId, events };
   }
 
-  router.post('/api/logs', ...jsonBody(SINGLE_BODY_LIMIT), async (req, res) => {
+  // Scope and an exhausted budget are checked before a byte of the body is read.
+  const guard = [requireScope('ingest'), deps.rateLimits.ingestGate];
+
+  router.post('/api/logs', ...guard, ...jsonBody(SINGLE_BODY_LIMIT), async (req, res) => {
     const { traceId, events } = await accept(validateEvent(req.body), (event) => [event], res);
     const [event] = events as [ActivityEvent];
-    logger.info({ traceId, eventId: event.eventId, userId: event.userId, action: event.action }, 'event accepted');
+    logger.info(
+      { traceId, eventId: event.eventId, userId: event.userId, action: event.action, source: event.source },
+      'event accepted',
+    );
     res.status(202).json({ status: 'Logged', traceId, eventId: event.eventId, message: 'Event queued successfully' });
   });
 
-  router.post('/api/logs/batch', ...jsonBody(BATCH_BODY_LIMIT), async (req, res) => {
+  router.post('/api/logs/batch', ...guard, ...jsonBody(BATCH_BODY_LIMIT), async (req, res) => {
     const { traceId, events } = await accept(validateBatch(req.body), (batch) => batch, res);
-    logger.info({ traceId, count: events.length }, 'batch accepted');
+    logger.info({ traceId, count: events.length, source: events[0]?.source }, 'batch accepted');
     res.status(202).json({ status: 'Logged', traceId, count: events.length, eventIds: events.map((e) => e.eventId) });
   });
 

@@ -50,7 +50,12 @@ describe('validateEvent', () => {
     ['metadata over 16 KiB', { ...base, metadata: { s: 'x'.repeat(16 * 1024) } }, 'metadata'],
     ['a timestamp without a zone', { ...base, timestamp: '2024-05-01T10:00:00' }, 'timestamp'],
     ['a fractional epoch timestamp', { ...base, timestamp: 1.5 }, 'timestamp'],
-    ['a negative epoch timestamp', { ...base, timestamp: -1 }, 'timestamp'],
+    ['an epoch timestamp before year 0000', { ...base, timestamp: -62167219200001 }, 'timestamp'],
+    [
+      'an ISO timestamp whose UTC is before year 0000',
+      { ...base, timestamp: '0000-01-01T00:00:00+01:00' },
+      'timestamp',
+    ],
     ['an epoch timestamp after year 9999', { ...base, timestamp: 253402300800000 }, 'timestamp'],
     ['an ISO timestamp whose UTC is after year 9999', { ...base, timestamp: '9999-12-31T23:00:00-05:00' }, 'timestamp'],
     ['an eventId with a space', { ...base, eventId: 'a b' }, 'eventId'],

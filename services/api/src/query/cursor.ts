@@ -1,30 +1,33 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS } from '@activity-logger/shared';
+import type { PagePosition } from './log-reader';
 
 /**
- * Keyset cursors: the (timestamp, eventId) of the last event of a page, bound to the query that
+ * Keyset cursors: the (timestamp, store key) of the last event of a page, bound to the query that
  * produced it and signed, so a cursor that was edited, or reused with other filters, is refused
- * instead of silently returning the wrong page.
+ * instead of silently returning the wrong page. A payload is checked even when signed: a leaked
+ * or guessed secret must still not turn into an impossible date and a 500.
  */
-export interface CursorPosition {
-  readonly timestamp: Date;
-  readonly eventId: string;
-}
-
-const payloadSchema = z.strictObject({ t: z.number().int(), id: z.string().min(1).max(64), q: z.string() });
+const payloadSchema = z.strictObject({
+  t: z.number().int().min(MIN_TIMESTAMP_MS).max(MAX_TIMESTAMP_MS),
+  // `<source>/<eventId>`: a 64-character name, `/`, a 64-character eventId.
+  id: z.string().min(1).max(129),
+  q: z.string(),
+});
 
 export class CursorCodec {
   constructor(private readonly secret: string) {}
 
-  encode(position: CursorPosition, queryFingerprint: string): string {
+  encode(position: PagePosition, queryFingerprint: string): string {
     const payload = Buffer.from(
-      JSON.stringify({ t: position.timestamp.getTime(), id: position.eventId, q: queryFingerprint }),
+      JSON.stringify({ t: position.timestamp.getTime(), id: position.key, q: queryFingerprint }),
     ).toString('base64url');
     return `${payload}.${this.sign(payload)}`;
   }
 
   /** The position, or undefined when the cursor is malformed, forged or from another query. */
-  decode(cursor: string, queryFingerprint: string): CursorPosition | undefined {
+  decode(cursor: string, queryFingerprint: string): PagePosition | undefined {
     const [payload, signature, extra] = cursor.split('.');
     if (payload === undefined || signature === undefined || extra !== undefined) return undefined;
     const expected = Buffer.from(this.sign(payload));
@@ -38,7 +41,7 @@ export class CursorCodec {
     }
     const parsed = payloadSchema.safeParse(json);
     if (!parsed.success || parsed.data.q !== queryFingerprint) return undefined;
-    return { timestamp: new Date(parsed.data.t), eventId: parsed.data.id };
+    return { timestamp: new Date(parsed.data.t), key: parsed.data.id };
   }
 
   private sign(payload: string): string {

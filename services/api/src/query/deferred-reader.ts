@@ -23,8 +23,8 @@ export function deferredLogReader(): DeferredLogReader {
   };
   return {
     reader: {
-      find: (query) => use().find(query),
-      findById: (eventId) => use().findById(eventId),
+      find: (query, options) => use().find(query, options),
+      findByEventId: (eventId, filter, options) => use().findByEventId(eventId, filter, options),
       ping: () => use().ping(),
     },
     attach(reader) {

@@ -1,41 +1,100 @@
-import type { FilterQuery } from 'mongoose';
-import { toStoredEvent, type LogDocument, type LogModel, type StoredEvent } from '@activity-logger/shared';
-import type { CursorPosition } from './cursor';
+import { mongo } from 'mongoose';
+import {
+  AppError,
+  storeKey,
+  toStoredEvent,
+  type LogDocument,
+  type LogModel,
+  type StoredEvent,
+} from '@activity-logger/shared';
 
 export interface LogQuery {
   readonly userId?: string | undefined;
   readonly action?: string | undefined;
+  readonly source?: string | undefined;
   /** Inclusive. */
   readonly from?: Date | undefined;
   /** Exclusive. */
   readonly to?: Date | undefined;
   readonly order: 'asc' | 'desc';
   readonly limit: number;
-  readonly after?: CursorPosition | undefined;
+  readonly after?: PagePosition | undefined;
+}
+
+/** Where a page ended: the sort key of its last event (`key` is the store key, unique). */
+export interface PagePosition {
+  readonly timestamp: Date;
+  readonly key: string;
 }
 
 export interface LogPage {
   readonly events: StoredEvent[];
   /** Where the next page starts, or undefined when this was the last one. */
-  readonly next: CursorPosition | undefined;
+  readonly next: PagePosition | undefined;
+}
+
+export interface ReadOptions {
+  /** Aborted when the client has gone: the store stops working for nobody. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface LogReader {
-  find(query: LogQuery): Promise<LogPage>;
-  findById(eventId: string): Promise<StoredEvent | undefined>;
+  find(query: LogQuery, options?: ReadOptions): Promise<LogPage>;
+  /**
+   * The events with this eventId: one per source that used it (several sources may), at most
+   * `limit`; with `source`, only that source's.
+   */
+  findByEventId(
+    eventId: string,
+    filter: { source?: string | undefined; limit: number },
+    options?: ReadOptions,
+  ): Promise<StoredEvent[]>;
   ping(): Promise<void>;
 }
 
+/** A store read that did not finish in time, or a store that could not be reached. */
+export class LogReadError extends AppError {
+  constructor(code: 'QUERY_TIMEOUT' | 'STORE_UNAVAILABLE', message: string, cause: unknown) {
+    super(code, message, { retriable: true, cause });
+  }
+}
+
+/** Server codes that mean "the time limit ran out": MaxTimeMSExpired, ExceededTimeLimit. */
+const TIME_LIMIT_CODES = new Set([50, 262]);
+
 /**
  * Reads over the stored events. Every query is a keyset scan in (timestamp, _id) order over one
- * of the indexes in log-model.ts; no skip, no count.
+ * of the indexes in log-model.ts; no skip, no count. Each read is bounded twice: `maxTimeMS` makes
+ * the server give up after `timeoutMs`, and the driver is aborted a second later in case the
+ * server does not honour it (or the network hangs), or as soon as the client has gone.
  */
-export function createLogReader(model: LogModel): LogReader {
+export function createLogReader(model: LogModel, settings: { timeoutMs: number }): LogReader {
+  const collection = model.collection as unknown as mongo.Collection<LogDocument>;
+  const clientBoundMs = settings.timeoutMs + 1000;
+
+  async function bounded<T>(read: (options: mongo.FindOptions & mongo.Abortable) => Promise<T>, options?: ReadOptions) {
+    const deadline = AbortSignal.timeout(clientBoundMs);
+    const signal = options?.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
+    try {
+      return await read({ maxTimeMS: settings.timeoutMs, signal });
+    } catch (error) {
+      if (options?.signal?.aborted === true) throw error; // nobody is waiting for an answer
+      if (deadline.aborted || (error instanceof mongo.MongoServerError && TIME_LIMIT_CODES.has(Number(error.code)))) {
+        throw new LogReadError('QUERY_TIMEOUT', `the store did not answer within ${settings.timeoutMs} ms`, error);
+      }
+      if (error instanceof mongo.MongoNetworkError || error instanceof mongo.MongoServerSelectionError) {
+        throw new LogReadError('STORE_UNAVAILABLE', 'the store cannot be reached', error);
+      }
+      throw error;
+    }
+  }
+
   return {
-    async find(query) {
-      const conditions: FilterQuery<LogDocument>[] = [];
+    async find(query, options) {
+      const conditions: mongo.Filter<LogDocument>[] = [];
       if (query.userId !== undefined) conditions.push({ userId: query.userId });
       if (query.action !== undefined) conditions.push({ action: query.action });
+      if (query.source !== undefined) conditions.push({ source: query.source });
       if (query.from !== undefined) conditions.push({ timestamp: { $gte: query.from } });
       if (query.to !== undefined) conditions.push({ timestamp: { $lt: query.to } });
       if (query.after !== undefined) {
@@ -43,31 +102,42 @@ export function createLogReader(model: LogModel): LogReader {
         conditions.push({
           $or: [
             { timestamp: { [beyond]: query.after.timestamp } },
-            { timestamp: query.after.timestamp, _id: { [beyond]: query.after.eventId } },
+            { timestamp: query.after.timestamp, _id: { [beyond]: query.after.key } },
           ],
         });
       }
       const direction = query.order === 'desc' ? -1 : 1;
-      const docs = await model
-        .find(conditions.length === 0 ? {} : { $and: conditions })
-        .sort({ timestamp: direction, _id: direction })
-        .limit(query.limit + 1)
-        .lean<LogDocument[]>()
-        .exec();
+      const docs = await bounded(
+        (bounds) =>
+          collection
+            .find(conditions.length === 0 ? {} : { $and: conditions }, {
+              ...bounds,
+              sort: { timestamp: direction, _id: direction },
+              limit: query.limit + 1,
+            })
+            .toArray(),
+        options,
+      );
       const page = docs.slice(0, query.limit);
       const last = page[page.length - 1];
       return {
         events: page.map(toStoredEvent),
         next:
-          docs.length > query.limit && last !== undefined
-            ? { timestamp: last.timestamp, eventId: last._id }
-            : undefined,
+          docs.length > query.limit && last !== undefined ? { timestamp: last.timestamp, key: last._id } : undefined,
       };
     },
 
-    async findById(eventId) {
-      const doc = await model.findById(eventId).lean<LogDocument>().exec();
-      return doc === null ? undefined : toStoredEvent(doc);
+    async findByEventId(eventId, filter, options) {
+      const condition: mongo.Filter<LogDocument> =
+        filter.source === undefined
+          ? // `_id: eventId` also finds events stored without a source (auth disabled, or before sources).
+            { $or: [{ eventId }, { _id: eventId }] }
+          : { _id: storeKey(filter.source, eventId) };
+      const docs = await bounded(
+        (bounds) => collection.find(condition, { ...bounds, sort: { _id: 1 }, limit: filter.limit }).toArray(),
+        options,
+      );
+      return docs.map(toStoredEvent);
     },
 
     async ping() {

@@ -1,11 +1,22 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { eventIdSchema, MAX_TIMESTAMP_MS } from '@activity-logger/shared';
-import { notFound, validationFailed } from '../http/errors';
+import {
+  eventIdSchema,
+  isStorableInstant,
+  sourceSchema,
+  TIMESTAMP_RANGE_MESSAGE,
+  type StoredEvent,
+} from '@activity-logger/shared';
+import { requireScope } from '../auth/authenticate';
+import { clientGone } from '../http/client-gone';
+import { HttpError, notFound, validationFailed, type ErrorDetail } from '../http/errors';
+import type { RateLimits } from '../http/rate-limits';
 import { CursorCodec, fingerprint } from './cursor';
-import type { LogReader } from './log-reader';
+import { LogReadError, type LogReader } from './log-reader';
 
 export const MAX_PAGE = 500;
+/** How many sources an ambiguous GET /api/logs/:eventId names. */
+const MAX_SOURCES_LISTED = 10;
 
 /** A point in time in a query string: ISO 8601 with a zone, or epoch milliseconds. */
 const instant = z
@@ -14,7 +25,7 @@ const instant = z
     z.string().regex(/^\d{1,16}$/, 'must be an ISO 8601 date-time or epoch milliseconds'),
   ])
   .transform((value) => new Date(/^\d+$/.test(value) ? Number(value) : value))
-  .refine((date) => date.getTime() <= MAX_TIMESTAMP_MS, 'must not be after 9999-12-31T23:59:59.999Z');
+  .refine(isStorableInstant, TIMESTAMP_RANGE_MESSAGE);
 
 const text = z.string().min(1).max(128);
 
@@ -22,10 +33,11 @@ const text = z.string().min(1).max(128);
  * Strict: an unknown parameter, a repeated one (an array) or a bracketed one such as
  * `userId[$ne]=x` is a 400, never a query operator.
  */
-const listQuerySchema = z
+export const listQuerySchema = z
   .strictObject({
     userId: text.optional(),
     action: text.optional(),
+    source: sourceSchema.optional().meta({ description: 'the name of the API key that sent the events' }),
     from: instant.optional(),
     to: instant.optional(),
     limit: z
@@ -42,25 +54,48 @@ const listQuerySchema = z
     path: ['from'],
   });
 
-export function queryRoutes(deps: { reader: LogReader; cursorSecret: string }): Router {
+export const getOneQuerySchema = z.strictObject({
+  source: sourceSchema.optional().meta({ description: 'whose event, when several API keys used this eventId' }),
+});
+
+function queryDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
+  return issues.map((issue) => ({
+    path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys : [])].join('.') || '(query)',
+    message: issue.message,
+  }));
+}
+
+/** A store that is slow or away is the store's problem, said as such: 503 with Retry-After. */
+function unavailable(error: unknown): unknown {
+  if (!(error instanceof LogReadError)) return error;
+  const message =
+    error.code === 'QUERY_TIMEOUT'
+      ? 'The query took longer than the time limit; narrow it (userId, action, source, from/to) or retry later.'
+      : 'The event store cannot be reached right now; retry later.';
+  return new HttpError(503, error.code, message, { retryAfterSeconds: 5, cause: error });
+}
+
+/** Answers that carry events are personal data: never kept by a cache. */
+function sendEvents(res: Response, body: unknown) {
+  res.setHeader('Cache-Control', 'no-store');
+  res.json(body);
+}
+
+export function queryRoutes(deps: { reader: LogReader; cursorSecret: string; rateLimits: RateLimits }): Router {
   const { reader } = deps;
   const cursors = new CursorCodec(deps.cursorSecret);
   const router = Router();
+  const guard = [requireScope('read'), deps.rateLimits.read];
 
-  router.get('/api/logs', async (req, res) => {
+  router.get('/api/logs', ...guard, async (req, res) => {
     const parsed = listQuerySchema.safeParse(req.query);
-    if (!parsed.success) {
-      throw validationFailed(
-        parsed.error.issues.map((issue) => ({
-          path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys : [])].join('.') || '(query)',
-          message: issue.message,
-        })),
-      );
-    }
+    if (!parsed.success) throw validationFailed(queryDetails(parsed.error.issues));
     const { cursor, limit, ...filters } = parsed.data;
     const boundTo = fingerprint({
       userId: filters.userId,
       action: filters.action,
+      // Only when present, so cursors issued before `source` existed stay valid.
+      ...(filters.source === undefined ? {} : { source: filters.source }),
       from: filters.from?.getTime(),
       to: filters.to?.getTime(),
       order: filters.order,
@@ -69,15 +104,49 @@ export function queryRoutes(deps: { reader: LogReader; cursorSecret: string }): 
     if (cursor !== undefined && after === undefined) {
       throw validationFailed([{ path: 'cursor', message: 'is not a cursor returned for this query' }]);
     }
-    const page = await reader.find({ ...filters, limit, after });
-    res.json({ data: page.events, nextCursor: page.next === undefined ? null : cursors.encode(page.next, boundTo) });
+    const page = await reader
+      .find({ ...filters, limit, after }, { signal: clientGone(res) })
+      .catch((error: unknown) => {
+        throw unavailable(error);
+      });
+    sendEvents(res, {
+      data: page.events,
+      nextCursor: page.next === undefined ? null : cursors.encode(page.next, boundTo),
+    });
   });
 
-  router.get('/api/logs/:eventId', async (req, res) => {
+  /**
+   * Several API keys may use the same eventId (each key's ids are its own). Without `?source=`
+   * the one event with that id is returned; when several sources have one, the answer is a 409
+   * that names them, so a client never gets another key's event by accident.
+   */
+  router.get('/api/logs/:eventId', ...guard, async (req, res) => {
+    const query = getOneQuerySchema.safeParse(req.query);
+    if (!query.success) throw validationFailed(queryDetails(query.error.issues));
     const eventId = eventIdSchema.safeParse(req.params.eventId);
-    const event = eventId.success ? await reader.findById(eventId.data) : undefined;
+    if (!eventId.success) throw notFound('The event');
+    const found: StoredEvent[] = await reader
+      .findByEventId(
+        eventId.data,
+        { source: query.data.source, limit: MAX_SOURCES_LISTED },
+        { signal: clientGone(res) },
+      )
+      .catch((error: unknown) => {
+        throw unavailable(error);
+      });
+    const [event, ...others] = found;
     if (event === undefined) throw notFound('The event');
-    res.json(event);
+    if (others.length > 0) {
+      throw new HttpError(
+        409,
+        'AMBIGUOUS_EVENT_ID',
+        'Several API keys sent an event with this eventId; add ?source=.',
+        {
+          details: found.map((candidate) => ({ path: 'source', message: candidate.source ?? '(none)' })),
+        },
+      );
+    }
+    sendEvents(res, event);
   });
 
   return router;

@@ -1,0 +1,24 @@
+import { findInexactJson } from './exact-json';
+
+describe('findInexactJson', () => {
+  it.each([
+    ['a top-level __proto__', '{"__proto__":{"x":1}}', '__proto__'],
+    ['__proto__ inside metadata', '{"metadata":{"__proto__":{"$gt":1}}}', 'metadata.__proto__'],
+    ['constructor deep down', '{"metadata":{"a":[{"b":{"constructor":1}}]}}', 'metadata.a.0.b.constructor'],
+    ['prototype as a key', '{"events":[{"prototype":1}]}', 'events.0.prototype'],
+    ['a lone high surrogate in a value', '{"userId":"a\\ud800b"}', 'userId'],
+    ['a lone low surrogate in a key', '{"metadata":{"\\udc00":1}}', 'metadata.\udc00'],
+  ])('finds %s', (_name, json, path) => {
+    expect(findInexactJson(JSON.parse(json))?.path).toBe(path);
+  });
+
+  it('accepts ordinary JSON, surrogate pairs (emoji) included, and "__proto__" as a value', () => {
+    expect(findInexactJson(JSON.parse('{"a":"😀","b":[1,null,true,{"c":"__proto__"}],"proto":1}'))).toBeUndefined();
+  });
+
+  it('walks nesting far deeper than the stack without overflowing', () => {
+    const depth = 200_000;
+    const deep = JSON.parse(`${'['.repeat(depth)}"\\ud800"${']'.repeat(depth)}`) as unknown;
+    expect(findInexactJson(deep)?.message).toMatch(/surrogate/);
+  });
+});
