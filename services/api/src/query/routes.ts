@@ -117,8 +117,9 @@ export function queryRoutes(deps: { reader: LogReader; cursorSecret: string; rat
 
   /**
    * Several API keys may use the same eventId (each key's ids are its own). Without `?source=`
-   * the one event with that id is returned; when several sources have one, the answer is a 409
-   * that names them, so a client never gets another key's event by accident.
+   * the one event with that id is returned, whichever source sent it (read keys see every
+   * source); when several sources have one, the answer is a 409 that names them, so one of them
+   * is never picked silently.
    */
   router.get('/api/logs/:eventId', ...guard, async (req, res) => {
     const query = getOneQuerySchema.safeParse(req.query);
