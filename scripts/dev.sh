@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [[ -f .env ]]; then set -a; source .env; set +a; fi
+# Local conveniences (a default cursor secret) are only ever on when asked for, as here.
+export NODE_ENV=${NODE_ENV:-development}
 if [[ -z ${KAFKA_BROKERS:-} || -z ${MONGODB_URI:-} ]]; then
   bash scripts/stack/stack.sh up
   export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}

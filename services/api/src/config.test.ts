@@ -6,6 +6,7 @@ const minimal = {
   KAFKA_BROKERS: '127.0.0.1:9092',
   MONGODB_URI: 'mongodb://127.0.0.1:27017/logs',
   API_KEYS: KEY_LINE,
+  CURSOR_SECRET: 'a-cursor-secret-of-16+-chars',
 };
 
 function variablesNamedBy(env: Record<string, string | undefined>): readonly string[] {
@@ -37,6 +38,13 @@ describe('loadApiConfig', () => {
     ]);
   });
 
+  it('is production unless told otherwise: no default cursor secret, no running without keys', () => {
+    const { CURSOR_SECRET: _secret, ...withoutSecret } = minimal;
+    expect(variablesNamedBy(withoutSecret)).toEqual(['CURSOR_SECRET']);
+    expect(variablesNamedBy({ ...minimal, API_KEYS: undefined, AUTH_DISABLED: 'true' })).toEqual(['AUTH_DISABLED']);
+    expect(loadApiConfig({ ...withoutSecret, NODE_ENV: 'development' }).cursorSecret).toBeDefined();
+  });
+
   it('keeps the ops port off the public one', () => {
     expect(variablesNamedBy({ ...minimal, PORT: '3000', OPS_PORT: '3000' })).toEqual(['OPS_PORT']);
   });
@@ -56,7 +64,12 @@ describe('loadApiConfig', () => {
   });
 
   it('starts without keys only when auth is disabled in development', () => {
-    const env = { KAFKA_BROKERS: minimal.KAFKA_BROKERS, MONGODB_URI: minimal.MONGODB_URI, AUTH_DISABLED: 'true' };
+    const env = {
+      KAFKA_BROKERS: minimal.KAFKA_BROKERS,
+      MONGODB_URI: minimal.MONGODB_URI,
+      AUTH_DISABLED: 'true',
+      NODE_ENV: 'development',
+    };
     expect(loadApiConfig(env).auth.disabled).toBe(true);
   });
 
@@ -69,6 +82,7 @@ describe('loadApiConfig', () => {
       KAFKA_SASL_PASSWORD: 'secret',
       MONGODB_URI: 'mongodb+srv://user:pw@cluster0.abcde.mongodb.net/logs?retryWrites=true',
       API_KEYS: KEY_LINE,
+      CURSOR_SECRET: minimal.CURSOR_SECRET,
     });
     expect(config.kafka.ssl).toBe(true);
     expect(config.kafka.sasl).toEqual({ mechanism: 'plain', username: 'key', password: 'secret' });
@@ -85,8 +99,12 @@ describe('loadApiConfig', () => {
       { ...minimal, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'k' },
       'KAFKA_SASL_PASSWORD',
     ],
-    ['production without a cursor secret', { ...minimal, NODE_ENV: 'production' }, 'CURSOR_SECRET'],
-    ['test mode without a cursor secret', { ...minimal, NODE_ENV: 'test' }, 'CURSOR_SECRET'],
+    [
+      'production without a cursor secret',
+      { ...minimal, NODE_ENV: 'production', CURSOR_SECRET: undefined },
+      'CURSOR_SECRET',
+    ],
+    ['test mode without a cursor secret', { ...minimal, NODE_ENV: 'test', CURSOR_SECRET: undefined }, 'CURSOR_SECRET'],
     ['no API key at all', { KAFKA_BROKERS: minimal.KAFKA_BROKERS, MONGODB_URI: minimal.MONGODB_URI }, 'API_KEYS'],
     ['a malformed key line', { ...minimal, API_KEYS: 'web:ingest:nothex' }, 'API_KEYS'],
     ['an unknown scope', { ...minimal, API_KEYS: `web:write:${'ab'.repeat(32)}` }, 'API_KEYS'],

@@ -127,8 +127,13 @@ describe('OpenAPI document (real Kafka and store)', () => {
       const res = await request(api.app).get(asset);
       expect(res.status).toBe(200);
     }
-    const missing = await request(api.app).get('/api/docs/no-such-asset.js');
-    expect(missing.status).toBe(404);
-    expect(missing.body.error.code).toBe('NOT_FOUND');
+    // Only the page's own assets are public: anything else under /api/docs (the package's demo
+    // page, its manifest) is an unknown /api path like any other, which needs a key.
+    for (const other of ['/api/docs/no-such-asset.js', '/api/docs/index.html', '/api/docs/package.json']) {
+      const res = await request(api.app).get(other);
+      expect([other, res.status]).toEqual([other, 401]);
+    }
+    const withKey = await api.client.get('/api/docs/package.json');
+    expect([withKey.status, withKey.body.error.code]).toEqual([404, 'NOT_FOUND']);
   });
 });

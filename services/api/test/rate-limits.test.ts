@@ -26,24 +26,24 @@ describe('per-key rate limits (real Kafka and store)', () => {
     expect(res.headers['ratelimit-policy']).toBe(`${limit};w=${limits.windowSeconds}`);
   }
 
-  it('counts ingest in events, refuses what exceeds the rest with 429, and charges nothing for it', async () => {
+  it('counts ingest in events, refuses what exceeds the rest with 429, and charges refused bodies by size', async () => {
     const six = await api.client.post('/api/logs/batch').send(events(6));
     expect(six.status).toBe(202);
     expectHeaders(six, 10, 4);
 
-    // Invalid requests are not charged.
+    // An invalid request costs what reading it cost: one event per KiB of body, at least one.
     const invalid = await api.client.post('/api/logs/batch').send({ events: [{ userId: 'u' }] });
     expect(invalid.status).toBe(400);
 
-    const five = await api.client.post('/api/logs/batch').send(events(5));
-    expect(five.status).toBe(429);
-    expect(five.body.error.code).toBe('RATE_LIMITED');
-    expect(Number(five.headers['retry-after'])).toBeGreaterThan(0);
-    expectHeaders(five, 10, 4);
-
     const four = await api.client.post('/api/logs/batch').send(events(4));
-    expect(four.status).toBe(202);
-    expectHeaders(four, 10, 0);
+    expect(four.status).toBe(429);
+    expect(four.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(four.headers['retry-after'])).toBeGreaterThan(0);
+    expectHeaders(four, 10, 3);
+
+    const three = await api.client.post('/api/logs/batch').send(events(3));
+    expect(three.status).toBe(202);
+    expectHeaders(three, 10, 0);
 
     // Exhausted: refused before the body is even read (here, one that is not JSON).
     const next = await api.client.post('/api/logs').set('Content-Type', 'application/json').send('{broken');
@@ -54,6 +54,31 @@ describe('per-key rate limits (real Kafka and store)', () => {
     expect((await request(api.app).post('/api/logs').set(other.header).send({ userId: 'u', action: 'a' })).status).toBe(
       202,
     );
+  });
+
+  it('makes a key that sends large invalid bodies run out, as if it had sent events', async () => {
+    const noisy = testKey('noisy', ['ingest']);
+    const limited = await startTestApi({
+      rateLimits: { windowSeconds: 600, ingestEvents: 100, readRequests: 3 },
+      keys: [noisy],
+    });
+    try {
+      // ~30 KiB of metadata the schema refuses (deeper than 10 levels): 400, charged ~30 each.
+      let nested: unknown = { x: 'y'.repeat(30_000) };
+      for (let depth = 0; depth < 12; depth += 1) nested = { d: nested };
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const res = await request(limited.app)
+          .post('/api/logs')
+          .set(noisy.header)
+          .send({ userId: 'u', action: 'a', metadata: nested });
+        statuses.push(res.status);
+      }
+      expect(statuses.slice(0, 3)).toEqual([400, 400, 400]);
+      expect(statuses.slice(3)).toContain(429);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('says so when one batch is larger than the whole budget', async () => {

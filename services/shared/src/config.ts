@@ -63,7 +63,9 @@ export function opsConfigFromEnv(env: { OPS_PORT: number; OPS_HOST: string }): {
 }
 
 export const commonEnvFields = {
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  // Production unless said otherwise: the local conveniences (a default cursor secret, running
+  // without keys) must be asked for, never fallen into by forgetting a variable.
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 } as const;
 

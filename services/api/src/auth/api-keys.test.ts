@@ -47,3 +47,13 @@ describe('API keys', () => {
     expect(typeof parseKeyLine('web::')).toBe('string');
   });
 });
+
+describe('parseKeyLines and repeated keys', () => {
+  it('refuses one key configured under two names', () => {
+    const key = generateApiKey();
+    const hash = configurationLine('x', ['read'], key).split(':')[2] ?? '';
+    const { keys, problems } = parseKeyLines([`dupx:read:${hash}`, `dupy:ingest:${hash}`]);
+    expect(keys.map((k) => k.name)).toEqual(['dupx']);
+    expect(problems).toEqual(['entry 2: the same key hash as entry 1; each key must appear once']);
+  });
+});

@@ -62,12 +62,24 @@ export function parseKeyLine(line: string): ConfiguredKey | string {
 export function parseKeyLines(lines: readonly string[]): { keys: ConfiguredKey[]; problems: string[] } {
   const keys: ConfiguredKey[] = [];
   const problems: string[] = [];
+  const entryOfHash = new Map<string, number>();
   lines.forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const parsed = parseKeyLine(line);
-    if (typeof parsed === 'string') problems.push(`entry ${index + 1}: ${parsed}`);
-    else keys.push(parsed);
+    if (typeof parsed === 'string') {
+      problems.push(`entry ${index + 1}: ${parsed}`);
+      return;
+    }
+    // One key under two names would authenticate as whichever comes first: refuse the ambiguity.
+    const hex = parsed.hash.toString('hex');
+    const earlier = entryOfHash.get(hex);
+    if (earlier !== undefined) {
+      problems.push(`entry ${index + 1}: the same key hash as entry ${earlier}; each key must appear once`);
+      return;
+    }
+    entryOfHash.set(hex, index + 1);
+    keys.push(parsed);
   });
   return { keys, problems };
 }

@@ -30,6 +30,14 @@ export async function loadKeyRing(
     if (problems.length > 0) {
       throw new ConfigError(`API_KEYS_FILE (${auth.keysFile}):\n  ${problems.join('\n  ')}`, ['API_KEYS_FILE']);
     }
+    const inline = new Set(auth.inlineKeys.map((key) => key.hash.toString('hex')));
+    const twice = fromFile.filter((key) => inline.has(key.hash.toString('hex'))).map((key) => key.name);
+    if (twice.length > 0) {
+      throw new ConfigError(
+        `API_KEYS_FILE: the key(s) of ${twice.join(', ')} are in API_KEYS too; each key must appear once`,
+        ['API_KEYS_FILE'],
+      );
+    }
     keys.push(...fromFile);
   }
   if (keys.length === 0) {

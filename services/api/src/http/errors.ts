@@ -62,11 +62,20 @@ export function toHttpError(error: unknown): HttpError {
   return fromBodyParser(error) ?? new HttpError(500, 'INTERNAL', 'Something went wrong on our side.', { cause: error });
 }
 
+const REFUSALS = new Set([401, 403, 429]);
+
 /** The one place errors become responses: JSON in the contract's shape, never a stack trace. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const httpError = toHttpError(error);
     const traceId = res.locals.traceId as string | undefined;
+    if (req.socket.destroyed) {
+      // The client left before its answer (a read it abandoned, say): nothing failed on our side,
+      // and a client must not be able to fill the error log by hanging up.
+      logger.debug({ traceId, path: req.path, code: httpError.code }, 'client left before the answer');
+      res.destroy();
+      return;
+    }
     if (httpError.status >= 500) {
       logger.error({ err: httpError.cause ?? httpError, traceId, path: req.path }, httpError.message);
     }
@@ -76,6 +85,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (httpError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
+    // A refused client gets no idle keep-alive connection to hold: otherwise requests without a key
+    // could keep every connection slot of the process (HTTP_MAX_CONNECTIONS) taken.
+    if (REFUSALS.has(httpError.status)) res.setHeader('Connection', 'close');
     for (const [name, value] of Object.entries(httpError.headers)) res.setHeader(name, value);
     res.status(httpError.status).json({
       error: { code: httpError.code, message: httpError.message, details: httpError.details },

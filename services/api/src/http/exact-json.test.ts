@@ -22,3 +22,13 @@ describe('findInexactJson', () => {
     expect(findInexactJson(deep)?.message).toMatch(/surrogate/);
   });
 });
+
+describe('findInexactJson and numbers', () => {
+  it('refuses a number JSON.parse turned into Infinity, naming its path', () => {
+    expect(findInexactJson(JSON.parse('{"metadata":{"n":1e400}}'))).toEqual({
+      path: 'metadata.n',
+      message: 'is a number beyond what can be stored (a double)',
+    });
+    expect(findInexactJson(JSON.parse('{"metadata":{"n":1.5e308,"m":-0}}'))).toBeUndefined();
+  });
+});

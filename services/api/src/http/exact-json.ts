@@ -7,7 +7,9 @@ import type { ErrorDetail } from './errors';
  *     everything under it vanish (and escape validation); the other two are refused with it,
  *     as they are what prototype-pollution payloads are built from;
  *   - lone UTF-16 surrogates (`"\ud800"`) in keys or values: they cannot be encoded as UTF-8, so
- *     Kafka and BSON would turn them into U+FFFD and two different strings into one.
+ *     Kafka and BSON would turn them into U+FFFD and two different strings into one;
+ *   - numbers beyond the double range (`1e400`): JSON.parse makes them Infinity, which JSON then
+ *     writes as null — the event would be stored with another value than the one sent.
  * The walk is iterative and keeps a parent link per value rather than a path, so a 1 MiB body
  * nested far deeper than the stack costs linear time; the path is built only for a problem.
  */
@@ -30,7 +32,11 @@ export function findInexactJson(value: unknown, root = '(body)'): ErrorDetail | 
   const pending: Visit[] = [{ value, key: undefined, parent: undefined }];
   for (let visit = pending.pop(); visit !== undefined; visit = pending.pop()) {
     const current = visit.value;
-    if (typeof current === 'string') {
+    if (typeof current === 'number') {
+      if (!Number.isFinite(current)) {
+        return { path: pathOf(visit, root), message: 'is a number beyond what can be stored (a double)' };
+      }
+    } else if (typeof current === 'string') {
       if (LONE_SURROGATE.test(current)) {
         return { path: pathOf(visit, root), message: 'contains a lone UTF-16 surrogate, which cannot be stored' };
       }

@@ -24,8 +24,10 @@ export function jsonBody(limit: number): RequestHandler[] {
     }
     next();
   };
-  const parse: RequestHandler = (req, _res, next) => {
+  const parse: RequestHandler = (req, res, next) => {
     const raw: unknown = req.body;
+    // What reading this body cost, for the rate limit of a request that is then refused.
+    if (Buffer.isBuffer(raw)) res.locals.bodyBytes = raw.length;
     if (!Buffer.isBuffer(raw) || raw.length === 0) {
       next(new HttpError(400, 'MALFORMED_JSON', 'The body is empty; send a JSON object.'));
       return;

@@ -11,11 +11,18 @@ export interface RateLimitSettings {
   readonly readRequests: number;
 }
 
+const REFUSED_BYTES_PER_EVENT = 1024;
+
 export interface RateLimits {
   /** Before a body is read: 429 at once when the key has nothing left in this window. */
   readonly ingestGate: RequestHandler;
   /** Charges a validated request's events to the caller's key, or throws a 429. */
   chargeIngest(res: Response, events: number): Promise<void>;
+  /**
+   * Charges a refused (400) ingest request by what reading it cost: one event per KiB of body, at
+   * least one. Otherwise invalid megabyte bodies would cost the server CPU and the key nothing.
+   */
+  chargeRefused(res: Response): Promise<void>;
   /** Charges one request to the caller's key, or answers 429. */
   readonly read: RequestHandler;
 }
@@ -81,6 +88,12 @@ export function createRateLimits(settings: RateLimitSettings): RateLimits {
         }
         next();
       }, next);
+    },
+
+    async chargeRefused(res) {
+      const bytes = typeof res.locals.bodyBytes === 'number' ? res.locals.bodyBytes : 0;
+      // A penalty is kept whatever is left: refused work is still work.
+      await ingest.penalty(callerOf(res).name, Math.max(1, Math.ceil(bytes / REFUSED_BYTES_PER_EVENT)));
     },
 
     async chargeIngest(res, events) {

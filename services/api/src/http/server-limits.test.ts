@@ -70,6 +70,20 @@ describe('HTTP server limits', () => {
     await waitFor(() => received().split('HTTP/1.1 200').length === 3);
   });
 
+  it('near the cap, closes connections left idle after an answer to make room for a new client', async () => {
+    for (const socket of sockets) socket.destroy();
+    await waitFor(() => new Promise<boolean>((resolve) => server.getConnections((_e, n) => resolve(n === 0))));
+    const holders = [await open(), await open()];
+    for (const { socket, received } of holders) {
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor(() => received().includes('ok'));
+    }
+    const newcomer = await open();
+    newcomer.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => newcomer.received().includes('ok'));
+    await Promise.all(holders.map(({ closed }) => closed));
+  });
+
   it('refuses connections beyond maxConnections', async () => {
     for (const socket of sockets) socket.destroy();
     await waitFor(() => new Promise<boolean>((resolve) => server.getConnections((_e, n) => resolve(n === 0))));

@@ -1,4 +1,5 @@
-import type { Server, ServerOptions } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 export interface ServerLimits {
   /** Longest time to receive a whole request, headers and body (a slow body is cut off). */
@@ -32,5 +33,29 @@ export function applyServerLimits(server: Server, limits: ServerLimits): Server 
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.maxHeadersCount = limits.maxHeadersCount;
+  // Near the cap, keep-alive connections that sit idle after an answer are closed rather than new
+  // clients refused: such a connection costs its client nothing to hold, so the cap alone would
+  // protect file descriptors but not the service. (A connection that never sends a request is
+  // cut by the headers timeout.)
+  const idle = new Set<Socket>();
+  let open = 0;
+  const highWater = Math.max(1, Math.floor(limits.maxConnections * 0.9));
+  server.on('connection', (socket: Socket) => {
+    open += 1;
+    socket.once('close', () => {
+      open -= 1;
+      idle.delete(socket);
+    });
+    if (open >= highWater) {
+      for (const waiting of idle) waiting.destroy();
+      idle.clear();
+    }
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    idle.delete(req.socket);
+    res.once('finish', () => {
+      if (!req.socket.destroyed) idle.add(req.socket);
+    });
+  });
   return server;
 }

@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Response } from 'express';
 import { completeEvent, mintEventId, type ActivityEvent, type ClientEvent, type Logger } from '@activity-logger/shared';
 import { requireScope, sourceOf } from '../auth/authenticate';
 import { HttpError, validationFailed } from '../http/errors';
@@ -69,6 +69,19 @@ export function ingestRoutes(deps: IngestDeps): Router {
     logger.info({ traceId, count: events.length, source: events[0]?.source }, 'batch accepted');
     res.status(202).json({ status: 'Logged', traceId, count: events.length, eventIds: events.map((e) => e.eventId) });
   });
+
+  // A request refused as invalid is charged by its size (see chargeRefused), then answered as usual.
+  router.use(((error, req, res, next) => {
+    const refused = error instanceof HttpError && error.status === 400;
+    if (!refused || req.method !== 'POST' || res.locals.caller === undefined) {
+      next(error);
+      return;
+    }
+    deps.rateLimits.chargeRefused(res).then(
+      () => next(error),
+      () => next(error),
+    );
+  }) as ErrorRequestHandler);
 
   return router;
 }

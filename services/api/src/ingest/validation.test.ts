@@ -97,3 +97,20 @@ describe('validateBatch', () => {
     ]);
   });
 });
+
+describe('validateBatch and repeated eventIds', () => {
+  it('refuses a batch that uses one eventId twice, naming both events', () => {
+    const result = validateBatch({
+      events: [
+        { ...base, eventId: 'same' },
+        { ...base, eventId: 'other' },
+        { ...base, eventId: 'same' },
+      ],
+    });
+    expect(result).toEqual({
+      ok: false,
+      details: [{ index: 2, path: 'eventId', message: 'repeats the eventId of event 0 in this batch' }],
+    });
+    expect(validateBatch({ events: [base, base] }).ok).toBe(true); // minted ids never collide
+  });
+});

@@ -36,10 +36,21 @@ export function validateBatch(body: unknown): Validated<ClientEvent[]> {
   if (!envelope.success) return { ok: false, details: describe(envelope.error.issues) };
   const events: ClientEvent[] = [];
   const details: ErrorDetail[] = [];
+  const firstIndexOf = new Map<string, number>();
   envelope.data.events.forEach((candidate, index) => {
     const result = clientEventSchema.safeParse(candidate);
-    if (result.success) events.push(result.data);
-    else details.push(...describe(result.error.issues, index));
+    if (!result.success) {
+      details.push(...describe(result.error.issues, index));
+      return;
+    }
+    events.push(result.data);
+    // Two events under one eventId in one request: the store would keep the first and count the
+    // second as a redelivery, so the second would be accepted and silently dropped.
+    const { eventId } = result.data;
+    if (eventId === undefined) return;
+    const first = firstIndexOf.get(eventId);
+    if (first === undefined) firstIndexOf.set(eventId, index);
+    else details.push({ index, path: 'eventId', message: `repeats the eventId of event ${first} in this batch` });
   });
   return details.length === 0 ? { ok: true, value: events } : { ok: false, details };
 }

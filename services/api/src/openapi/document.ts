@@ -140,7 +140,7 @@ export function openApiDocument(): JsonSchema {
         },
         get: {
           summary: 'Query events',
-          description: 'Scope: read. Newest first by (timestamp, eventId) unless order=asc; keyset pages.',
+          description: 'Scope: read. Newest first by (timestamp, source/eventId) unless order=asc; keyset pages.',
           parameters: queryParameters(listQuerySchema),
           responses: { '200': json(pageSchema, 'One page of events.'), ...readErrors },
         },

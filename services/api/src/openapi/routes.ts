@@ -1,5 +1,5 @@
 import path from 'node:path';
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { openApiDocument } from './document';
 
@@ -35,6 +35,17 @@ export function apiReferenceRoutes(): Router {
   router.get('/api/docs/init.js', (_req, res) => {
     res.type('application/javascript').send(INIT);
   });
-  router.use('/api/docs', express.static(path.resolve(getAbsoluteFSPath()), { index: false, fallthrough: false }));
+  // Only the two assets the page loads; the package's other files (a demo page, its manifest) are not served.
+  const assets = path.resolve(getAbsoluteFSPath());
+  for (const [file, type] of [
+    ['swagger-ui.css', 'text/css'],
+    ['swagger-ui-bundle.js', 'application/javascript'],
+  ] as const) {
+    router.get(`/api/docs/${file}`, (_req, res, next) => {
+      res.type(type).sendFile(path.join(assets, file), (error) => {
+        if (error !== undefined) next(error);
+      });
+    });
+  }
   return router;
 }

@@ -38,14 +38,18 @@ export const listQuerySchema = z
     userId: text.optional(),
     action: text.optional(),
     source: sourceSchema.optional().meta({ description: 'the name of the API key that sent the events' }),
-    from: instant.optional(),
-    to: instant.optional(),
+    from: instant
+      .optional()
+      .meta({ description: 'inclusive; ISO 8601 with a zone or epoch ms, years 0000–9999, on `timestamp`' }),
+    to: instant.optional().meta({ description: 'exclusive; same forms as `from`' }),
     limit: z
       .string()
       .regex(/^\d+$/, 'must be a whole number')
       .transform(Number)
       .pipe(z.number().min(1).max(MAX_PAGE, `at most ${MAX_PAGE}`))
-      .default(50),
+      .default(50)
+      // The document shows the input (a string of digits), which cannot carry the range itself.
+      .meta({ description: `page size, 1–${MAX_PAGE} (default 50)` }),
     cursor: z.string().min(1).max(512).optional(),
     order: z.enum(['asc', 'desc']).default('desc'),
   })
@@ -117,8 +121,9 @@ export function queryRoutes(deps: { reader: LogReader; cursorSecret: string; rat
 
   /**
    * Several API keys may use the same eventId (each key's ids are its own). Without `?source=`
-   * the one event with that id is returned; when several sources have one, the answer is a 409
-   * that names them, so a client never gets another key's event by accident.
+   * the one event with that id is returned, whichever source sent it (read keys see every
+   * source); when several sources have one, the answer is a 409 that names them, so one of them
+   * is never picked silently.
    */
   router.get('/api/logs/:eventId', ...guard, async (req, res) => {
     const query = getOneQuerySchema.safeParse(req.query);
