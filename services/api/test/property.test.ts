@@ -109,7 +109,8 @@ const single: fc.Arbitrary<Generated> = fc.oneof(
 
 const batch: fc.Arbitrary<Generated> = fc.oneof(
   fc
-    .array(event, { minLength: 1, maxLength: 30 })
+    // A valid batch never repeats an eventId (that is a 400); events without one are all distinct.
+    .uniqueArray(event, { minLength: 1, maxLength: 30, selector: (e) => e.eventId ?? {} })
     .map((events) =>
       full({ kind: 'batch', valid: true, method: 'POST', path: '/api/logs/batch', body: json({ events }) }),
     ),

@@ -107,6 +107,7 @@ describe('the default ingest limit (real Kafka and store)', () => {
     KAFKA_BROKERS: '127.0.0.1:9092',
     MONGODB_URI: 'mongodb://127.0.0.1:27017/x',
     API_KEYS: `web:ingest:${'ab'.repeat(32)}`,
+    CURSOR_SECRET: 'rate-limit-test-cursor-secret',
   }).rateLimits;
   let api: TestApi;
 
