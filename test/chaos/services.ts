@@ -34,7 +34,7 @@ export interface RunningService {
   /** Set once it exits; `expected` is false when it exited without being signalled by the suite. */
   exit?: { readonly at: number; readonly code: string; readonly expected: boolean };
   signal(signal: 'SIGTERM' | 'SIGKILL'): void;
-  /** Until /readyz answers 200 (on the ops port, or on the public port before the ops port exists). */
+  /** Until /readyz answers 200 on the ops port. */
   waitReady(timeoutMs: number): Promise<void>;
 }
 
@@ -52,9 +52,8 @@ export async function awaitAllServicesGone(): Promise<void> {
 
 /**
  * Runs `services/<name>/src/main.ts` as a real process configured by the environment only, as a
- * production deployment would be (NODE_ENV=production, API keys, a cursor secret). Ports are
- * passed under both the ops-port contract (OPS_PORT) and the names used before it (WORKER_PORT,
- * /readyz on the API's PORT), so the suite runs against either version of the services.
+ * production deployment would be (NODE_ENV=production, API keys, a cursor secret), with an ops
+ * port of its own.
  */
 export async function startService(
   service: ServiceName,
@@ -77,9 +76,7 @@ export async function startService(
     API_KEYS,
     OPS_PORT: String(opsPort),
     OPS_HOST: '127.0.0.1',
-    ...(service === 'api'
-      ? { PORT: String(port), HOST: '127.0.0.1' }
-      : { WORKER_PORT: String(opsPort), WORKER_HOST: '127.0.0.1' }),
+    ...(service === 'api' ? { PORT: String(port), HOST: '127.0.0.1' } : {}),
     ...options.env,
   };
   mkdirSync(options.logDir, { recursive: true });
@@ -113,15 +110,12 @@ export async function startService(
       if (handle.exit === undefined) child.kill(name);
     },
     async waitReady(timeoutMs) {
-      const urls = [`http://127.0.0.1:${opsPort}/readyz`];
-      if (service === 'api') urls.push(`http://127.0.0.1:${port}/readyz`);
+      const url = `http://127.0.0.1:${opsPort}/readyz`;
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         if (handle.exit !== undefined) throw new Error(`${options.label} exited (${handle.exit.code}) before ready`);
-        for (const url of urls) {
-          const res = await fetch(url, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-          if (res?.status === 200) return;
-        }
+        const res = await fetch(url, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        if (res?.status === 200) return;
         await delay(250);
       }
       throw new Error(`${options.label} not ready within ${timeoutMs} ms`);
