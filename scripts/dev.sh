@@ -7,6 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -f .env ]]; then set -a; source .env; set +a; fi
 # Local conveniences (a default cursor secret) are only ever on when asked for, as here.
 export NODE_ENV=${NODE_ENV:-development}
+# No load balancer to wait for: restarts on a source change and Ctrl-C need not take 5 s.
+export SHUTDOWN_DELAY_MS=${SHUTDOWN_DELAY_MS:-0}
 if [[ -z ${KAFKA_BROKERS:-} || -z ${MONGODB_URI:-} ]]; then
   bash scripts/stack/stack.sh up
   export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
