@@ -1,18 +1,12 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import type { Connection } from 'mongoose';
-import { connectMongo, logModel, type LogModel } from '@activity-logger/shared';
 import { eventually } from '../../../test/support/eventually';
-import { testServers, uniqueName } from '../../../test/support/isolation';
-import { freePort, startService, waitReady, type ServiceProcess } from '../../../test/support/service-process';
+import { waitReady } from '../../../test/support/service-process';
 import {
-  createTestProducer,
-  createTopics,
-  dropDatabase,
   expectStoredExactlyOnce,
   produceEvents,
   testEvents,
+  workerProcessEnvironment,
+  type WorkerProcessEnvironment,
 } from './harness';
-import { testKafka } from '../../../test/support/kafka';
 
 /**
  * Issue 6 (3): a SIGKILLed worker leaves no goodbye; its partitions move only when its session
@@ -20,48 +14,20 @@ import { testKafka } from '../../../test/support/kafka';
  * dead member's partitions again within about 12 s — kafkajs' own default (30 s) could not.
  */
 describe('two workers, one killed', () => {
-  const topic = uniqueName('failover');
-  const groupId = uniqueName('failover-group');
-  const dbName = uniqueName('failover');
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let connection: Connection;
-  let model: LogModel;
-  const workers: ServiceProcess[] = [];
+  let env: WorkerProcessEnvironment;
 
   beforeAll(async () => {
-    kafka = testKafka('failover-test');
-    admin = kafka.admin();
-    producer = createTestProducer(kafka);
-    await Promise.all([admin.connect(), producer.connect()]);
-    await createTopics(admin, [topic], 4);
-    connection = await connectMongo({ uri: testServers().mongoUri, dbName });
-    model = logModel(connection);
+    env = await workerProcessEnvironment('failover', 4);
   });
 
   afterAll(async () => {
-    await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
-    await admin.disconnect();
-    await dropDatabase(connection);
+    await env.close();
   });
 
-  async function start(): Promise<{ worker: ServiceProcess; ops: string }> {
-    const port = await freePort();
-    const worker = startService('worker', {
-      KAFKA_BROKERS: testServers().kafkaBrokers.join(','),
-      MONGODB_URI: testServers().mongoUri,
-      MONGODB_DB: dbName,
-      KAFKA_TOPIC: topic,
-      KAFKA_GROUP_ID: groupId,
-      OPS_PORT: String(port),
-    });
-    workers.push(worker);
-    const ops = `http://127.0.0.1:${port}`;
-    await waitReady(worker, `${ops}/readyz`);
-    return { worker, ops };
+  async function start() {
+    const started = await env.startWorker();
+    await waitReady(started.worker, `${started.ops}/readyz`);
+    return started;
   }
 
   /** The partitions a worker owns, read from its lag gauge (it lists owned partitions only). */
@@ -74,7 +40,7 @@ describe('two workers, one killed', () => {
     const first = await start();
     const second = await start();
     const before = testEvents(400, 'failover-before', 40);
-    await produceEvents(producer, topic, before);
+    await produceEvents(env.producer, env.topic, before);
     await eventually(
       async () => {
         const [a, b] = await Promise.all([owned(first.ops), owned(second.ops)]);
@@ -82,19 +48,18 @@ describe('two workers, one killed', () => {
       },
       { what: 'both workers to own partitions' },
     );
-    await eventually(async () => ((await model.countDocuments()) === before.length ? true : undefined), {
+    await eventually(async () => ((await env.model.countDocuments()) === before.length ? true : undefined), {
       what: 'the first events stored',
     });
 
     first.worker.child.kill('SIGKILL');
     const killedAt = Date.now();
     const after = testEvents(400, 'failover-after', 40); // 40 users: every partition gets some
-    await produceEvents(producer, topic, after);
-    await eventually(async () => ((await model.countDocuments()) === before.length + after.length ? true : undefined), {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      what: 'every event produced after the kill stored',
-    });
+    await produceEvents(env.producer, env.topic, after);
+    await eventually(
+      async () => ((await env.model.countDocuments()) === before.length + after.length ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 200, what: 'every event produced after the kill stored' },
+    );
     const resumedInMs = Date.now() - killedAt;
     process.stdout.write(`failover: survivor stored the dead member's partitions ${resumedInMs} ms after SIGKILL\n`);
 
@@ -103,7 +68,7 @@ describe('two workers, one killed', () => {
     await eventually(async () => ((await owned(second.ops)).length === 4 ? true : undefined), {
       what: 'the survivor to report all four partitions as its own',
     });
-    await expectStoredExactlyOnce(model, [...before, ...after]);
+    await expectStoredExactlyOnce(env.model, [...before, ...after]);
     expect(await second.worker.stop('SIGTERM')).toBe(0);
   });
 });

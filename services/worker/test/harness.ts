@@ -2,10 +2,12 @@ import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import {
   completeEvent,
+  connectMongo,
   DEFAULT_MAX_BATCH_BYTES,
   encodeEvent,
   ensureTopics,
   HEADERS,
+  logModel,
   PRODUCER_DEFAULTS,
   type ActivityEvent,
   type LogModel,
@@ -17,8 +19,9 @@ import { createWorkerMetrics, type WorkerMetrics } from '../src/metrics';
 import { persistBatch } from '../src/persist-batch';
 import { createProgressTracker, type ProgressTracker } from '../src/progress';
 import { eventually } from '../../../test/support/eventually';
-import { uniqueName } from '../../../test/support/isolation';
-import { silentLogger } from '../../../test/support/kafka';
+import { testServers, uniqueName } from '../../../test/support/isolation';
+import { freePort, startService, type ServiceProcess } from '../../../test/support/service-process';
+import { silentLogger, testKafka } from '../../../test/support/kafka';
 
 /**
  * Builds the worker in-process from its real factories against the real servers, the same way
@@ -194,4 +197,63 @@ export async function expectStoredExactlyOnce(model: LogModel, events: readonly 
   for (const marker of ours) counts.set(marker, (counts.get(marker) ?? 0) + 1);
   expect([...counts].filter(([, count]) => count > 1)).toEqual([]);
   expect([...wanted].filter((marker) => !counts.has(marker))).toEqual([]);
+}
+
+/**
+ * What a test of worker *processes* needs: a topic of its own (the worker creates its DLQ topic),
+ * a group and database name, clients to produce and to look, and a `startWorker` that runs
+ * services/worker/src/main.ts against them with `env` added. `close` stops every worker it
+ * started (SIGKILL, if still running) and removes what the test created.
+ */
+export interface WorkerProcessEnvironment {
+  readonly topic: string;
+  readonly groupId: string;
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  readonly model: LogModel;
+  startWorker(env?: Record<string, string>): Promise<{ worker: ServiceProcess; ops: string }>;
+  close(): Promise<void>;
+}
+
+export async function workerProcessEnvironment(name: string, partitions: number): Promise<WorkerProcessEnvironment> {
+  const topic = uniqueName(name);
+  const groupId = uniqueName(`${name}-group`);
+  const dbName = uniqueName(name);
+  const kafka = testKafka(`${name}-test`);
+  const admin = kafka.admin();
+  const producer = createTestProducer(kafka);
+  await Promise.all([admin.connect(), producer.connect()]);
+  await createTopics(admin, [topic], partitions);
+  const connection = await connectMongo({ uri: testServers().mongoUri, dbName });
+  const workers: ServiceProcess[] = [];
+  return {
+    topic,
+    groupId,
+    kafka,
+    admin,
+    producer,
+    model: logModel(connection),
+    async startWorker(env = {}) {
+      const port = await freePort();
+      const worker = startService('worker', {
+        KAFKA_BROKERS: testServers().kafkaBrokers.join(','),
+        MONGODB_URI: testServers().mongoUri,
+        MONGODB_DB: dbName,
+        KAFKA_TOPIC: topic,
+        KAFKA_GROUP_ID: groupId,
+        OPS_PORT: String(port),
+        ...env,
+      });
+      workers.push(worker);
+      return { worker, ops: `http://127.0.0.1:${port}` };
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+      await admin.disconnect();
+      await dropDatabase(connection);
+    },
+  };
 }
