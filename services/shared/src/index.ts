@@ -9,3 +9,4 @@ export * from './logger';
 export * from './mongo';
 export * from './ops-server';
 export * from './record-size';
+export * from './time-limit';

@@ -1,6 +1,9 @@
 import { backOff } from 'exponential-backoff';
 import { AppError, ConfigError } from './errors';
 import type { Logger } from './logger';
+import { withTimeLimit } from './time-limit';
+
+const OVERRUN = Symbol('overrun');
 
 /**
  * What both services do alike around their work: retry what is retriable while starting, stop
@@ -66,17 +69,11 @@ export type StopStep = readonly [name: string, stop: () => Promise<unknown> | un
  */
 export async function stopInOrder(logger: Logger, steps: readonly StopStep[]): Promise<void> {
   for (const [name, stop, timeoutMs = 5000] of steps) {
-    let timer: NodeJS.Timeout | undefined;
-    const overrun = new Promise<'overrun'>((resolve) => {
-      timer = setTimeout(() => resolve('overrun'), timeoutMs);
-    });
     try {
-      const outcome = await Promise.race([Promise.resolve().then(stop), overrun]);
-      if (outcome === 'overrun') logger.warn({ component: name, timeoutMs }, 'did not stop in time; moving on');
+      const outcome = await withTimeLimit(Promise.resolve().then(stop), timeoutMs, () => OVERRUN);
+      if (outcome === OVERRUN) logger.warn({ component: name, timeoutMs }, 'did not stop in time; moving on');
     } catch (error) {
       logger.warn({ err: error, component: name }, 'could not stop cleanly');
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

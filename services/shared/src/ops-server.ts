@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger';
+import { withTimeLimit } from './time-limit';
 
 /**
  * What a check found: true/false, or an object with details for the /readyz body (a partition
@@ -140,17 +141,14 @@ function withChecks(checks: Record<string, CheckReport>): { checks?: Record<stri
 
 /** A check that throws or does not answer in time counts as failing, never as a hung probe. */
 async function runCheck(check: Check, timeoutMs: number): Promise<{ ok: boolean; detail?: unknown }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<CheckResult>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
-  });
   try {
-    const result = await Promise.race([Promise.resolve().then(check), timeout]);
+    const result = await withTimeLimit(Promise.resolve().then(check), timeoutMs, () => ({
+      ok: false,
+      detail: `no answer within ${timeoutMs} ms`,
+    }));
     return typeof result === 'boolean' ? { ok: result } : result;
   } catch {
     return { ok: false };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,5 +1,11 @@
 import { mongo } from 'mongoose';
-import { toLogDocument, type ActivityEvent, type LogDocument, type LogModel } from '@activity-logger/shared';
+import {
+  toLogDocument,
+  withTimeLimit,
+  type ActivityEvent,
+  type LogDocument,
+  type LogModel,
+} from '@activity-logger/shared';
 import { StoreUnavailableError } from './errors';
 
 /** What became of one event in a bulk write, at the same index as the event. */
@@ -64,29 +70,19 @@ export function createMongoEventWriter(model: LogModel, options: { writeTimeoutM
         () => events.map((): WriteResult => ({ kind: 'stored' })),
         (error: unknown) => classifyWriteFailure(error, events.length),
       );
-      return withDeadline(write, writeTimeoutMs + CLIENT_GRACE_MS, events.length);
+      const clientLimitMs = writeTimeoutMs + CLIENT_GRACE_MS;
+      return withTimeLimit(write, clientLimitMs, () => {
+        throw new StoreUnavailableError(
+          `bulk write of ${events.length} event(s) did not answer within ${clientLimitMs} ms`,
+          undefined,
+        );
+      });
     },
   };
 }
 
 /** The server's own limit answers first when it can; the client's is for when it cannot. */
 const CLIENT_GRACE_MS = 1000;
-
-async function withDeadline<T>(work: Promise<T>, ms: number, count: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new StoreUnavailableError(`bulk write of ${count} event(s) did not answer within ${ms} ms`, undefined)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Splits a failed unordered bulk write into per-document results, or throws a retriable error
