@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { mongo } from 'mongoose';
 import { LOGS_COLLECTION } from '@activity-logger/shared';
+import { readTopic } from '../support/kafka';
 import { delay } from './stack';
 
 /** The suite's own Kafka client: silent, because the broker it watches is paused and killed on purpose. */
@@ -182,27 +183,8 @@ export async function readWholeTopic(
   const topics = await admin.listTopics();
   if (!topics.includes(topic)) return [];
   const ends = await admin.fetchTopicOffsets(topic);
-  const remaining = new Map(ends.map(({ partition, high, low }) => [partition, Number(high) - Number(low)]));
-  const expected = [...remaining.values()].reduce((a, b) => a + b, 0);
+  const expected = ends.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
   if (expected === 0) return [];
-  const records: DeadLetterRecord[] = [];
-  const consumer = kafka.consumer({ groupId: `chaos-reader-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 500 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const headers = Object.fromEntries(
-          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
-        );
-        records.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
-        return Promise.resolve();
-      },
-    });
-    const deadline = Date.now() + timeoutMs;
-    while (records.length < expected && Date.now() < deadline) await delay(200);
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
+  const records = await readTopic(kafka, topic, expected, { timeoutMs, partial: true });
+  return records.map((record) => ({ ...record, value: record.value?.toString() ?? '' }));
 }

@@ -29,8 +29,18 @@ export interface ReadRecord {
   readonly headers: Record<string, string>;
 }
 
-/** Reads `count` records of a topic from the beginning with a throwaway consumer group. */
-export async function readTopic(kafka: Kafka, topic: string, count: number): Promise<ReadRecord[]> {
+/**
+ * Reads `count` records of a topic from the beginning with a throwaway consumer group. Past
+ * `timeoutMs` it fails, or — with `partial` — returns what it read (the fault suite reports how
+ * many letters arrived rather than stopping).
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  options: { timeoutMs?: number; partial?: boolean } = {},
+): Promise<ReadRecord[]> {
+  const { timeoutMs = 30_000, partial = false } = options;
   const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 500 });
   const records: ReadRecord[] = [];
   await consumer.connect();
@@ -45,7 +55,12 @@ export async function readTopic(kafka: Kafka, topic: string, count: number): Pro
         return Promise.resolve();
       },
     });
-    await eventually(() => (records.length >= count ? true : undefined), { what: `${count} records on ${topic}` });
+    await eventually(() => (records.length >= count ? true : undefined), {
+      timeoutMs,
+      what: `${count} records on ${topic}`,
+    }).catch((error: unknown) => {
+      if (!partial) throw error;
+    });
   } finally {
     await consumer.disconnect();
   }
