@@ -5,14 +5,9 @@
  */
 export async function withTimeLimit<T, F>(work: Promise<T>, ms: number, onTimeout: () => F): Promise<T | F> {
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<F>((resolve, reject) => {
-    timer = setTimeout(() => {
-      try {
-        resolve(onTimeout());
-      } catch (error) {
-        reject(error);
-      }
-    }, ms);
+  const limit = new Promise<F>((resolve) => {
+    // Resolving with a promise of onTimeout's result makes its throw this promise's rejection.
+    timer = setTimeout(() => resolve(Promise.resolve().then(onTimeout)), ms);
   });
   try {
     return await Promise.race([work, limit]);
