@@ -113,9 +113,13 @@ configure_kafka() {
     -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" \
     "$HERE/kafka/server.properties.template" >"$KAFKA_HOME/server.properties"
   if [[ ! -f $KAFKA_HOME/data/meta.properties ]]; then
-    # A KRaft cluster id is 16 random bytes in unpadded base64url.
-    local cluster_id
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # A KRaft cluster id is 16 random bytes in unpadded base64url. Like Kafka's own
+    # Uuid.randomUuid, draw again when it starts with '-': the tool's argument parser
+    # reads such a value as an option (1 fresh start in 64 failed on this).
+    local cluster_id=-
+    while [[ $cluster_id == -* ]]; do
+      cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
     java "${KAFKA_JVM[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_HOME/server.properties" \
       >"$LOGS/kafka-format.log" 2>&1 || { show_log_tail "$LOGS/kafka-format.log"; die "could not format Kafka's storage"; }
   fi
