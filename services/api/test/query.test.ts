@@ -21,7 +21,7 @@ describe('GET /api/logs (real store)', () => {
         traceId: `trace-${i}`,
       });
     }
-    await api.model.collection.insertMany(events.map(toLogDocument) as never[]);
+    await api.model.collection.insertMany(events.map((event) => toLogDocument(event)) as never[]);
   });
   afterAll(async () => {
     await api.close();

@@ -1,4 +1,5 @@
 export * from './config';
+export * from './delivery';
 export * from './errors';
 export * from './event';
 export * from './ids';

@@ -18,6 +18,14 @@ export interface LogDocument {
   timestamp: Date;
   receivedAt: Date;
   traceId: string;
+  /**
+   * Where the event was read from Kafka, and when the worker wrote it: the live tail walks
+   * partitions by offset up to each one's committed offset, and a receipt says when it was
+   * stored. Absent on events stored before these fields existed.
+   */
+  partition?: number;
+  offset?: number;
+  storedAt?: Date;
 }
 
 export const LOGS_COLLECTION = 'activity_logs';
@@ -33,6 +41,9 @@ const logSchema = new Schema<LogDocument>(
     timestamp: { type: Date, required: true },
     receivedAt: { type: Date, required: true },
     traceId: { type: String, required: true },
+    partition: { type: Number },
+    offset: { type: Number },
+    storedAt: { type: Date },
   },
   { collection: LOGS_COLLECTION, versionKey: false, strict: true },
 );
@@ -57,6 +68,7 @@ export function storeKey(source: string | undefined, eventId: string): string {
  *   - source (with from, to):           { source, timestamp, _id }
  *   - GET /api/logs/:eventId:           { eventId } (several sources may share one eventId);
  *     with ?source= the built-in _id index
+ *   - the live tail, per partition:     { partition, offset }
  * Retention's TTL index on receivedAt is created separately, because not every server has TTL.
  */
 export const QUERY_INDEXES: ReadonlyArray<{ key: Record<string, 1 | -1>; name: string }> = [
@@ -65,6 +77,7 @@ export const QUERY_INDEXES: ReadonlyArray<{ key: Record<string, 1 | -1>; name: s
   { key: { action: 1, timestamp: -1, _id: -1 }, name: 'action_timestamp_id' },
   { key: { source: 1, timestamp: -1, _id: -1 }, name: 'source_timestamp_id' },
   { key: { eventId: 1 }, name: 'eventId' },
+  { key: { partition: 1, offset: 1 }, name: 'partition_offset' },
 ];
 
 export type LogModel = Model<LogDocument>;
@@ -89,7 +102,14 @@ export async function ensureQueryIndexes(model: LogModel): Promise<void> {
   }
 }
 
-export function toLogDocument(event: ActivityEvent): LogDocument {
+/** Where and when the worker stored an event (see LogDocument). */
+export interface Placement {
+  readonly partition: number;
+  readonly offset: number;
+  readonly storedAt: Date;
+}
+
+export function toLogDocument(event: ActivityEvent, placement?: Placement): LogDocument {
   return {
     _id: storeKey(event.source, event.eventId),
     eventId: event.eventId,
@@ -100,6 +120,9 @@ export function toLogDocument(event: ActivityEvent): LogDocument {
     timestamp: event.timestamp,
     receivedAt: event.receivedAt,
     traceId: event.traceId,
+    ...(placement === undefined
+      ? {}
+      : { partition: placement.partition, offset: placement.offset, storedAt: placement.storedAt }),
   };
 }
 
@@ -113,6 +136,7 @@ export interface StoredEvent {
   receivedAt: string;
   traceId: string;
   source?: string;
+  storedAt?: string;
 }
 
 export function toStoredEvent(doc: LogDocument): StoredEvent {
@@ -126,5 +150,6 @@ export function toStoredEvent(doc: LogDocument): StoredEvent {
     receivedAt: doc.receivedAt.toISOString(),
     traceId: doc.traceId,
     ...(doc.source === undefined || doc.source === null ? {} : { source: doc.source }),
+    ...(doc.storedAt instanceof Date ? { storedAt: doc.storedAt.toISOString() } : {}),
   };
 }
