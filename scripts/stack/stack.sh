@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # The local stack: a real Apache Kafka broker (KRaft, single node) and FerretDB (a MongoDB
-# wire-protocol server over SQLite), for machines without Docker.
+# wire-protocol server) storing into PostgreSQL when a PostgreSQL server is installed, or into
+# SQLite otherwise, for machines without Docker.
 #
-#   stack.sh up       provision on first use, start what is not running, wait until both answer
+#   stack.sh up       provision on first use, start what is not running, wait until all answer
 #   stack.sh down     stop what this script started (by pid file), wait until it has exited
-#   stack.sh status   say what runs; exit 0 only when both servers are up
+#   stack.sh status   say what runs and on which backend; exit 0 only when all servers are up
+#   stack.sh backend  say which backend `up` would use, and why, without starting anything
 #
 # Everything lives in .stack/ (git-ignored): jars, the FerretDB binary, data, logs and pid files.
 # Only the first `up` needs the network (Maven Central and the Go module proxy).
+#
+# The backend: FerretDB over PostgreSQL makes equality filters index-backed (see
+# scripts/stack/postgres/containment-indexes.sql); over SQLite every filtered read scans the whole
+# collection. The choice is made once per stack folder and kept in ferretdb/backend:
+#   - STACK_FERRETDB_BACKEND=postgresql|sqlite, when set (and then kept);
+#   - else what this folder used before; a folder holding SQLite data from before PostgreSQL was
+#     supported stays on SQLite, so its data stays where it is (see the README to switch);
+#   - else PostgreSQL when its server binaries are found (STACK_POSTGRES_BIN, `initdb` on PATH, or
+#     the newest /usr/lib/postgresql/*/bin), and SQLite when they are not.
+# PostgreSQL runs from postgres/data on a loopback port of its own; as root it runs as the
+# `postgres` user (STACK_POSTGRES_USER), because initdb and postgres refuse to run as root.
 #
 # A second, private stack (the fault suite's, which it pauses and kills) runs beside the default
 # one with these overrides; it keeps its data, logs and pid files in STACK_DIR, and shares the
@@ -16,6 +29,8 @@
 #   STACK_KAFKA_PORT       default 9092
 #   STACK_CONTROLLER_PORT  default 9093
 #   STACK_FERRETDB_PORT    default 27017
+#   STACK_POSTGRES_PORT    default 54320 for .stack/; for another folder, a free port chosen on
+#                          its first start and kept in <folder>/postgres/port
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -177,16 +192,32 @@ provision_ferretdb() {
   } >"$log" 2>&1 || { show_log_tail "$log"; die "could not build FerretDB"; }
 }
 
+# The backend FerretDB runs on: the handler named on its command line.
+running_backend() {
+  local pid
+  pid=$(running_pid "$FERRET_PID" "$FERRET_MARKER") || return 1
+  tr '\0' '\n' <"/proc/$pid/cmdline" | sed -n 's/^--handler=//p'
+}
+
 start_ferretdb() {
-  if running_pid "$FERRET_PID" "$FERRET_MARKER" >/dev/null; then
-    say "FerretDB already running (pid $(<"$FERRET_PID"))"
+  local running
+  if running=$(running_backend); then
+    say "FerretDB already running (pid $(<"$FERRET_PID"), $(backend_name "$running"))"
+    [[ $running == "$BACKEND" ]] ||
+      say "note: it runs on $(backend_name "$running"), not $(backend_name "$BACKEND"); 'stack.sh down' and 'up' to switch"
     return 0
   fi
   port_open "$FERRETDB_PORT" && die "port $FERRETDB_PORT is taken by a process this script did not start; stop it first."
   provision_ferretdb
   mkdir -p "$FERRET_HOME/data" "$FERRET_HOME/state" "$LOGS"
-  say "starting FerretDB $FERRETDB_VERSION (SQLite) on 127.0.0.1:$FERRETDB_PORT"
-  setsid nohup "$FERRET_BIN" --handler=sqlite --sqlite-url="file:$FERRET_HOME/data/" \
+  local storage
+  if [[ $BACKEND == postgresql ]]; then
+    storage=(--handler=postgresql --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/$PG_DATABASE")
+  else
+    storage=(--handler=sqlite --sqlite-url="file:$FERRET_HOME/data/")
+  fi
+  say "starting FerretDB $FERRETDB_VERSION ($(backend_name "$BACKEND")) on 127.0.0.1:$FERRETDB_PORT"
+  setsid nohup "$FERRET_BIN" "${storage[@]}" \
     --listen-addr="127.0.0.1:$FERRETDB_PORT" --state-dir="$FERRET_HOME/state" \
     --telemetry=disable --debug-addr=- --log-level=warn \
     >"$LOGS/ferretdb.log" 2>&1 </dev/null &
@@ -197,17 +228,170 @@ start_ferretdb() {
 
 ferretdb_ready() { port_open "$FERRETDB_PORT"; }
 
+# -------------------------------------------------------------------------- PostgreSQL
+
+PG_HOME="$STACK/postgres"
+PG_DATA="$PG_HOME/data"
+PG_PID="$STACK/postgres.pid"
+PG_MARKER="-D $PG_DATA"
+PG_DATABASE=ferretdb
+PG_OS_USER=${STACK_POSTGRES_USER:-postgres}
+BACKEND_FILE="$FERRET_HOME/backend"
+
+backend_label() { if [[ $1 == postgresql ]]; then echo PostgreSQL; else echo SQLite; fi; }
+backend_name() { echo "$(backend_label "$1") backend"; }
+
+# The folder holding initdb and postgres: an explicit one, the one `initdb` on PATH lives in, or
+# the newest Debian/Ubuntu install. A data folder made by another major version is never opened
+# with these (postgres would refuse it); its own version's binaries are preferred when present.
+find_pg_bin() {
+  local dir="" made
+  if [[ -n ${STACK_POSTGRES_BIN:-} ]]; then
+    dir=$STACK_POSTGRES_BIN
+  elif [[ -f $PG_DATA/PG_VERSION ]] && made=$(<"$PG_DATA/PG_VERSION") && [[ -x /usr/lib/postgresql/$made/bin/postgres ]]; then
+    dir=/usr/lib/postgresql/$made/bin
+  elif command -v initdb >/dev/null 2>&1; then
+    dir=$(dirname "$(realpath "$(command -v initdb)")")
+  else
+    dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+  fi
+  [[ -n $dir && -x $dir/initdb && -x $dir/postgres && -x $dir/pg_isready && -x $dir/psql ]] && echo "$dir"
+}
+
+# Runs a PostgreSQL program as the user it must run as (not root).
+AS_PG=()
+
+# Sets PG_BIN and AS_PG, or says on stdout why PostgreSQL cannot be used here and fails.
+postgres_usable() {
+  if ! PG_BIN=$(find_pg_bin); then
+    echo "no PostgreSQL server binaries (initdb, postgres) were found"
+    return 1
+  fi
+  ((EUID == 0)) || return 0
+  if ! id -u "$PG_OS_USER" >/dev/null 2>&1; then
+    echo "running as root, and there is no '$PG_OS_USER' user to run PostgreSQL as (it refuses root; STACK_POSTGRES_USER names another)"
+    return 1
+  fi
+  command -v setpriv >/dev/null 2>&1 || { echo "running as root without setpriv (util-linux) to drop to '$PG_OS_USER'"; return 1; }
+  AS_PG=(setpriv --reuid="$(id -u "$PG_OS_USER")" --regid="$(id -g "$PG_OS_USER")" --init-groups --)
+  # The folder, or the nearest folder above it that exists (`up` makes the rest, searchable).
+  local probe=$STACK
+  while [[ ! -d $probe ]]; do probe=$(dirname "$probe"); done
+  if ! "${AS_PG[@]}" test -x "$probe"; then
+    echo "'$PG_OS_USER' cannot enter $STACK (a folder above it is not searchable by others)"
+    return 1
+  fi
+}
+
+# Sets BACKEND (postgresql or sqlite) and BACKEND_WHY, as described at the top.
+choose_backend() {
+  local unusable
+  unusable=$(postgres_usable) && unusable=""
+  # postgres_usable ran in a subshell for its message; run it again for PG_BIN and AS_PG.
+  postgres_usable >/dev/null || true
+  if [[ -n ${STACK_FERRETDB_BACKEND:-} ]]; then
+    [[ $STACK_FERRETDB_BACKEND == postgresql || $STACK_FERRETDB_BACKEND == sqlite ]] ||
+      die "STACK_FERRETDB_BACKEND must be postgresql or sqlite, not '$STACK_FERRETDB_BACKEND'"
+    BACKEND=$STACK_FERRETDB_BACKEND BACKEND_WHY="asked for by STACK_FERRETDB_BACKEND"
+  elif [[ -s $BACKEND_FILE ]]; then
+    BACKEND=$(<"$BACKEND_FILE") BACKEND_WHY="this stack's data is there"
+    [[ $BACKEND == postgresql || $BACKEND == sqlite ]] || die "$BACKEND_FILE names no backend ('$BACKEND'); delete it to choose again"
+  elif compgen -G "$FERRET_HOME/data/*.sqlite" >/dev/null; then
+    BACKEND=sqlite BACKEND_WHY="this stack holds SQLite data from before; to move to PostgreSQL (its data is not copied): stack.sh down, then STACK_FERRETDB_BACKEND=postgresql stack.sh up"
+  elif [[ -z $unusable ]]; then
+    BACKEND=postgresql BACKEND_WHY="PostgreSQL found in $PG_BIN"
+  else
+    BACKEND=sqlite BACKEND_WHY="$unusable"
+  fi
+  if [[ $BACKEND == postgresql && -n $unusable ]]; then
+    die "FerretDB is to store into PostgreSQL ($BACKEND_WHY), but $unusable. STACK_FERRETDB_BACKEND=sqlite uses SQLite instead."
+  fi
+}
+
+# The port: STACK_POSTGRES_PORT; else the one this folder used before; else 54320 for the default
+# folder and a free one for any other (so private stacks never collide on it).
+choose_pg_port() {
+  if [[ -n ${STACK_POSTGRES_PORT:-} ]]; then
+    PG_PORT=$STACK_POSTGRES_PORT
+  elif [[ -s $PG_HOME/port ]]; then
+    PG_PORT=$(<"$PG_HOME/port")
+  elif [[ $STACK == "$PROVISIONED" ]]; then
+    PG_PORT=54320
+  else
+    PG_PORT=$((20000 + RANDOM % 20000))
+    while port_open "$PG_PORT"; do PG_PORT=$((20000 + RANDOM % 20000)); done
+  fi
+}
+
+provision_postgres() {
+  [[ -f $PG_DATA/PG_VERSION ]] && return 0
+  say "creating a PostgreSQL cluster in $PG_DATA (first run only)"
+  # initdb removes what it made when it fails, but not a folder left by an interrupted run.
+  rm -rf "$PG_DATA"
+  mkdir -p "$PG_HOME" "$LOGS"
+  ((EUID != 0)) || chown "$PG_OS_USER:" "$PG_HOME"
+  # Trust on loopback only (listen_addresses below): a development server with no secret to keep.
+  # The C locale sorts strings by bytes, as MongoDB compares them.
+  "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PG_DATA" --username=postgres --auth=trust --encoding=UTF8 --locale=C \
+    >"$LOGS/postgres-init.log" 2>&1 || { show_log_tail "$LOGS/postgres-init.log"; die "initdb failed"; }
+}
+
+start_postgres() {
+  if running_pid "$PG_PID" "$PG_MARKER" >/dev/null; then
+    PG_PORT=$(tr '\0' '\n' <"/proc/$(<"$PG_PID")/cmdline" | sed -n '/^-p$/{n;p}')
+    say "PostgreSQL already running (pid $(<"$PG_PID"), 127.0.0.1:$PG_PORT)"
+    return 0
+  fi
+  provision_postgres
+  if port_open "$PG_PORT"; then
+    [[ -z ${STACK_POSTGRES_PORT:-} && $STACK != "$PROVISIONED" ]] ||
+      die "port $PG_PORT (PostgreSQL) is taken by a process this script did not start; stop it or set STACK_POSTGRES_PORT."
+    rm -f "$PG_HOME/port"
+    choose_pg_port
+  fi
+  echo "$PG_PORT" >"$PG_HOME/port"
+  say "starting PostgreSQL $(<"$PG_DATA/PG_VERSION") on 127.0.0.1:$PG_PORT"
+  # No Unix socket: its path could be too long for one under a deep checkout, and only FerretDB
+  # connects. Asynchronous commit: a crash of the machine may lose the last moment of writes,
+  # never consistency — fine for a development store, and inserts no longer wait on the disk.
+  # Custom plans always: FerretDB names the field as a parameter, and only a plan made with its
+  # value matches the field's index.
+  : >"$LOGS/postgres.log"
+  setsid nohup "${AS_PG[@]}" "$PG_BIN/postgres" -D "$PG_DATA" -p "$PG_PORT" \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories= \
+    -c synchronous_commit=off -c plan_cache_mode=force_custom_plan \
+    >>"$LOGS/postgres.log" 2>&1 </dev/null &
+  echo $! >"$PG_PID"
+  STARTED+=(PostgreSQL)
+  await_exec $! "$PG_MARKER"
+}
+
+postgres_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -d postgres -U postgres; }
+
+# FerretDB's database and the trigger that indexes what FerretDB filters on; both idempotent.
+setup_postgres() {
+  local psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)
+  {
+    echo "SELECT 'CREATE DATABASE $PG_DATABASE' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DATABASE')\\gexec" |
+      "${psql[@]}" -d postgres &&
+      "${psql[@]}" -d "$PG_DATABASE" -f "$HERE/postgres/containment-indexes.sql"
+  } >"$LOGS/postgres-setup.log" 2>&1 || { show_log_tail "$LOGS/postgres-setup.log"; die "could not set up PostgreSQL for FerretDB"; }
+}
+
 # ------------------------------------------------------------------------------ verbs
 
 # What this invocation of `up` started, so a failed start leaves nothing half-running behind.
 STARTED=()
 
 stop_started() {
-  local name
-  for name in "${STARTED[@]}"; do
+  local i name
+  # Last started first: FerretDB before the PostgreSQL it uses.
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    name=${STARTED[i]}
     case $name in
       Kafka) stop_one Kafka "$KAFKA_PID" "$KAFKA_MARKER" >&2 ;;
       FerretDB) stop_one FerretDB "$FERRET_PID" "$FERRET_MARKER" >&2 ;;
+      PostgreSQL) stop_one PostgreSQL "$PG_PID" "$PG_MARKER" INT >&2 ;;
     esac
   done
 }
@@ -228,14 +412,15 @@ wait_ready() {
   say "$name ready"
 }
 
+# PostgreSQL is stopped with INT (its fast shutdown); TERM would wait for every client to leave.
 stop_one() {
-  local name=$1 pidfile=$2 marker=$3 pid deadline
+  local name=$1 pidfile=$2 marker=$3 signal=${4:-TERM} pid deadline
   if ! pid=$(running_pid "$pidfile" "$marker"); then
     rm -f "$pidfile"
     say "$name not running"
     return 0
   fi
-  kill -TERM "$pid"
+  kill "-$signal" "$pid"
   [[ $name == Kafka ]] && rm -f "$KAFKA_READY"
   deadline=$((SECONDS + 30))
   while kill -0 "$pid" 2>/dev/null; do
@@ -251,11 +436,21 @@ stop_one() {
 
 cmd_up() {
   mkdir -p "$STACK"
+  choose_backend
+  say "FerretDB stores into $(backend_label "$BACKEND"): $BACKEND_WHY"
   # Any failure (a missing tool, a server that does not come up) stops what this call started.
   trap 'if (($? != 0)); then stop_started; fi' EXIT
-  # Both start at once; the JVM takes longest, so FerretDB is usually ready first.
+  # Kafka starts first and in the background: the JVM takes longest.
   start_kafka
+  if [[ $BACKEND == postgresql ]]; then
+    choose_pg_port
+    start_postgres
+    wait_ready PostgreSQL postgres_ready "$PG_PID" "$PG_MARKER" "$LOGS/postgres.log"
+    setup_postgres
+  fi
   start_ferretdb
+  mkdir -p "$FERRET_HOME"
+  echo "$BACKEND" >"$BACKEND_FILE"
   wait_ready FerretDB ferretdb_ready "$FERRET_PID" "$FERRET_MARKER" "$LOGS/ferretdb.log"
   wait_ready Kafka kafka_ready "$KAFKA_PID" "$KAFKA_MARKER" "$LOGS/kafka.log"
   say "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT MONGODB_URI=mongodb://127.0.0.1:$FERRETDB_PORT"
@@ -264,28 +459,47 @@ cmd_up() {
 cmd_down() {
   stop_one Kafka "$KAFKA_PID" "$KAFKA_MARKER"
   stop_one FerretDB "$FERRET_PID" "$FERRET_MARKER"
+  # Only after FerretDB, its one client; a stack that never ran PostgreSQL has no pid file.
+  if [[ -f $PG_PID ]]; then stop_one PostgreSQL "$PG_PID" "$PG_MARKER" INT; fi
 }
 
 cmd_status() {
-  local up=0 pid
+  local up=0 needed=2 pid backend port
   if pid=$(running_pid "$KAFKA_PID" "$KAFKA_MARKER") && kafka_ready; then
     say "Kafka $(kafka_version): up (pid $pid, 127.0.0.1:$KAFKA_PORT)"
     up=$((up + 1))
   else
     say "Kafka: down"
   fi
-  if pid=$(running_pid "$FERRET_PID" "$FERRET_MARKER") && ferretdb_ready; then
-    say "FerretDB $FERRETDB_VERSION: up (pid $pid, 127.0.0.1:$FERRETDB_PORT)"
+  if backend=$(running_backend) && ferretdb_ready; then
+    say "FerretDB $FERRETDB_VERSION: up (pid $(<"$FERRET_PID"), 127.0.0.1:$FERRETDB_PORT, $(backend_name "$backend"))"
     up=$((up + 1))
   else
-    say "FerretDB: down"
+    backend=$(cat "$BACKEND_FILE" 2>/dev/null || true)
+    say "FerretDB: down${backend:+ (this stack uses the $(backend_name "$backend"))}"
   fi
-  ((up == 2))
+  if [[ $backend == postgresql ]]; then
+    needed=3
+    if pid=$(running_pid "$PG_PID" "$PG_MARKER"); then
+      port=$(tr '\0' '\n' <"/proc/$pid/cmdline" | sed -n '/^-p$/{n;p}')
+      say "PostgreSQL $(<"$PG_DATA/PG_VERSION"): up (pid $pid, 127.0.0.1:$port, data in $PG_DATA)"
+      up=$((up + 1))
+    else
+      say "PostgreSQL: down"
+    fi
+  fi
+  ((up == needed))
+}
+
+cmd_backend() {
+  choose_backend
+  say "backend $BACKEND: $BACKEND_WHY"
 }
 
 case "${1:-}" in
   up) cmd_up ;;
+  backend) cmd_backend ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) die "usage: stack.sh up|down|status" ;;
+  *) die "usage: stack.sh up|down|status|backend" ;;
 esac
