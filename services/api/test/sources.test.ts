@@ -53,6 +53,29 @@ describe('sources and per-key eventIds (real store)', () => {
     ).toBe(404);
   });
 
+  it('finds an eventId stored without a source, and one stored before sources existed, beside sourced ones', async () => {
+    // Auth disabled: no source, the bare eventId is the store key.
+    const open: ActivityEvent = { ...base, eventId: 'open-1', userId: 'olga' };
+    // Stored before sources existed: no eventId field at all, only the bare _id.
+    const legacy: Record<string, unknown> = { ...toLogDocument({ ...base, eventId: 'legacy-1', userId: 'lee' }) };
+    delete legacy.eventId;
+    const sharing: ActivityEvent = { ...base, eventId: 'legacy-1', userId: 'sam', source: 'shop' };
+    await api.model.collection.insertMany([toLogDocument(open), legacy, toLogDocument(sharing)] as never[]);
+
+    const single = await request(api.app).get('/api/logs/open-1').set(reader.header);
+    expect(single.status).toBe(200);
+    expect(single.body).toMatchObject({ eventId: 'open-1', userId: 'olga' });
+    expect(single.body.source).toBeUndefined();
+
+    // Two events answer to legacy-1 (the bare one and shop's): ambiguous, each reachable.
+    const both = await request(api.app).get('/api/logs/legacy-1').set(reader.header);
+    expect(both.status).toBe(409);
+    // In store-key order: the bare 'legacy-1' before 'shop/legacy-1'.
+    expect(both.body.error.details.map((d: { message: string }) => d.message)).toEqual(['(none)', 'shop']);
+    const shops = await request(api.app).get('/api/logs/legacy-1').query({ source: 'shop' }).set(reader.header);
+    expect(shops.body).toMatchObject({ userId: 'sam', source: 'shop' });
+  });
+
   it('records the sending key as the source of what it posts', async () => {
     const posted = await api.client.post('/api/logs').send({ userId: 'u', action: 'a', eventId: 'order-X' });
     expect(posted.status).toBe(202);

@@ -7,6 +7,7 @@ import {
   type LogModel,
   type StoredEvent,
 } from '@activity-logger/shared';
+import { allOf } from './store-filter';
 
 export interface LogQuery {
   readonly userId?: string | undefined;
@@ -110,7 +111,7 @@ export function createLogReader(model: LogModel, settings: { timeoutMs: number }
       const docs = await bounded(
         (bounds) =>
           collection
-            .find(conditions.length === 0 ? {} : { $and: conditions }, {
+            .find(allOf(conditions) as mongo.Filter<LogDocument>, {
               ...bounds,
               sort: { timestamp: direction, _id: direction },
               limit: query.limit + 1,
@@ -128,16 +129,22 @@ export function createLogReader(model: LogModel, settings: { timeoutMs: number }
     },
 
     async findByEventId(eventId, filter, options) {
-      const condition: mongo.Filter<LogDocument> =
-        filter.source === undefined
-          ? // `_id: eventId` also finds events stored without a source (auth disabled, or before sources).
-            { $or: [{ eventId }, { _id: eventId }] }
-          : { _id: storeKey(filter.source, eventId) };
-      const docs = await bounded(
-        (bounds) => collection.find(condition, { ...bounds, sort: { _id: 1 }, limit: filter.limit }).toArray(),
-        options,
+      const find = (condition: mongo.Filter<LogDocument>, limit: number) =>
+        bounded((bounds) => collection.find(condition, { ...bounds, sort: { _id: 1 }, limit }).toArray(), options);
+      if (filter.source !== undefined) {
+        return (await find({ _id: storeKey(filter.source, eventId) }, filter.limit)).map(toStoredEvent);
+      }
+      // The eventId in any source, and an event stored without a source (auth disabled, or before
+      // sources), whose _id is the bare eventId. Two lookups rather than one `$or`: MongoDB serves
+      // each from an index either way, but FerretDB (the local stack) hands only a plain field
+      // equality to its backend's index and would read the whole collection for an `$or`.
+      const [sourced, bare] = await Promise.all([find({ eventId }, filter.limit), find({ _id: eventId }, 1)]);
+      const seen = new Set(sourced.map((doc) => doc._id));
+      // Ids are ASCII (eventId and source patterns), so this order is the store's byte order.
+      const docs = [...sourced, ...bare.filter((doc) => !seen.has(doc._id))].sort((a, b) =>
+        a._id < b._id ? -1 : a._id > b._id ? 1 : 0,
       );
-      return docs.map(toStoredEvent);
+      return docs.slice(0, filter.limit).map(toStoredEvent);
     },
 
     async ping() {
