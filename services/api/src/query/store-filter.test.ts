@@ -32,6 +32,10 @@ describe('allOf', () => {
     expect(allOf([{ $or: [{ a: 1 }] }, { $or: [{ b: 2 }] }])).toEqual({ $or: [{ a: 1 }], $and: [{ $or: [{ b: 2 }] }] });
   });
 
+  it('leaves an equality with U+0000 in $and, which FerretDB keeps out of PostgreSQL (jsonb cannot hold it)', () => {
+    expect(allOf([{ userId: 'u1' }, { action: 'a\u0000' }])).toEqual({ userId: 'u1', $and: [{ action: 'a\u0000' }] });
+  });
+
   it('is the empty filter for no conditions', () => {
     expect(allOf([])).toEqual({});
   });

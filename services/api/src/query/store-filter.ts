@@ -8,12 +8,18 @@
  * evaluates everything inside `$and` itself after reading the whole collection; in the flat form
  * `userId` reaches PostgreSQL and its index. A condition that cannot merge (an operator given twice
  * for one field, or a field given a value and an operator) stays in `$and`, so nothing is ever lost.
+ * So does an equality with a string holding U+0000: PostgreSQL's jsonb cannot represent that
+ * character, and FerretDB would fail the whole query (it can never match there anyway: FerretDB
+ * stores no such string), where MongoDB simply matches it.
  */
 export function allOf(conditions: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> {
   const merged: Record<string, unknown> = {};
   const unmerged: Array<Record<string, unknown>> = [];
   for (const condition of conditions) {
-    if (Object.entries(condition).every(([field, value]) => fits(merged[field], value) && field !== '$and')) {
+    const flat = Object.entries(condition).every(
+      ([field, value]) => field !== '$and' && !holdsNul(value) && fits(merged[field], value),
+    );
+    if (flat) {
       for (const [field, value] of Object.entries(condition)) {
         merged[field] = field in merged ? { ...(merged[field] as object), ...(value as object) } : value;
       }
@@ -23,6 +29,10 @@ export function allOf(conditions: ReadonlyArray<Record<string, unknown>>): Recor
   }
   if (unmerged.length > 0) merged.$and = unmerged;
   return merged;
+}
+
+function holdsNul(value: unknown): boolean {
+  return typeof value === 'string' && value.includes('\u0000');
 }
 
 /** A field's new condition fits beside what it has: nothing yet, or operators that do not overlap. */
