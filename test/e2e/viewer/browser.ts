@@ -3,8 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-/** Debian's Chromium (`apt-get install chromium`); playwright-core never downloads a browser. */
-export const CHROMIUM = '/usr/bin/chromium';
+/**
+ * Debian's Chromium (`apt-get install chromium`, which .ci/run does when it is missing);
+ * playwright-core never downloads a browser. CHROMIUM_PATH names another build of Chromium or
+ * Chrome where Debian's package is not to be had (GitHub's Ubuntu runners: their Google Chrome).
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
  * Flags for a headless Chromium on a machine without internet: without the background-networking

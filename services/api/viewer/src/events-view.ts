@@ -25,10 +25,15 @@ function eventButton(event: StoredEvent, open: (event: StoredEvent) => void): HT
   return button;
 }
 
-/** Metadata on one line, cut to fit a table cell; the whole of it is in the event dialog. */
+/**
+ * Metadata as `key: value` pairs (strings bare, the rest as JSON), cut to fit a table cell; the
+ * whole of it is in the event dialog.
+ */
 export function metadataSummary(metadata: Record<string, unknown> | undefined, max = 80): string {
   if (metadata === undefined) return '';
-  const text = JSON.stringify(metadata);
+  const text = Object.entries(metadata)
+    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(', ');
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

@@ -22,6 +22,24 @@ export function showValue(letter: Pick<DeadLetter, 'value' | 'valueText'>): stri
   }
 }
 
+/** The fields of a client event (as POST /api/logs takes it) that a stored value carries. */
+const CLIENT_FIELDS = ['userId', 'action', 'metadata', 'timestamp'] as const;
+
+/**
+ * A starting point for a correction: the original's client fields, without what the API adds
+ * (v, receivedAt, traceId, source) and the eventId, which a replay keeps anyway.
+ */
+export function correctionHint(valueText: string | undefined): string {
+  if (valueText === undefined) return '{"userId": "…", "action": "…"}';
+  try {
+    const original = JSON.parse(valueText) as Record<string, unknown>;
+    const fields = CLIENT_FIELDS.filter((name) => original[name] !== undefined).map((name) => [name, original[name]]);
+    return JSON.stringify(Object.fromEntries(fields), null, 2);
+  } catch {
+    return '{"userId": "…", "action": "…"}';
+  }
+}
+
 /**
  * The corrected event to replay with: the textarea's JSON object, or undefined (replay the
  * original) when it is empty. A typo is caught here, before the API's own validation.
@@ -146,9 +164,8 @@ export function createLettersView(api: ApiClient) {
     try {
       const letter = await api.get<DeadLetter>(letterPath(id));
       showLetter(letter);
-      // The original as a hint, not a value: its server-side fields (receivedAt, traceId) are no
-      // part of a client event, so it is not sent unless the user writes a correction.
-      corrected.placeholder = letter.valueText === undefined ? '' : showValue(letter);
+      // A hint, not a value: nothing is sent as a correction unless the user writes one.
+      corrected.placeholder = correctionHint(letter.valueText);
       if (!dialog.open) dialog.showModal();
     } catch (error) {
       setMessage(message, describe(error), 'error');

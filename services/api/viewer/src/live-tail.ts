@@ -79,19 +79,23 @@ export function startLiveTail(options: TailOptions): LiveTail {
       if (res.body === null) throw new Error('the stream has no body');
       options.onState({ kind: 'live' });
       rearm();
-      await readEventStream(res.body, {
-        onEvent: (message) => {
-          rearm();
-          if (message.id !== undefined && message.id !== '') lastEventId = message.id;
-          if (message.event === 'log') options.onLog(JSON.parse(message.data) as StoredEvent, message.id);
-          else if (message.event === 'watermark') {
-            const { completeThrough } = JSON.parse(message.data) as { completeThrough: string | null };
-            options.onWatermark(completeThrough);
-          }
+      await readEventStream(
+        res.body,
+        {
+          onEvent: (message) => {
+            rearm();
+            if (message.id !== undefined && message.id !== '') lastEventId = message.id;
+            if (message.event === 'log') options.onLog(JSON.parse(message.data) as StoredEvent, message.id);
+            else if (message.event === 'watermark') {
+              const { completeThrough } = JSON.parse(message.data) as { completeThrough: string | null };
+              options.onWatermark(completeThrough);
+            }
+          },
+          onComment: rearm,
+          onRetry: (ms) => (serverRetryMs = ms),
         },
-        onComment: rearm,
-        onRetry: (ms) => (serverRetryMs = ms),
-      });
+        connection.signal,
+      );
     } finally {
       clearTimeout(watchdog);
       stopping.signal.removeEventListener('abort', abort);
