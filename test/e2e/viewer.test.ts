@@ -52,6 +52,8 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
   ];
   let api: ServiceProcess;
   let worker: ServiceProcess;
+  let apiPort: number;
+  let apiOpsPort: number;
   let apiUrl: string;
   let pageUrl: string;
   let standIn: StandIn | undefined;
@@ -60,14 +62,11 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
   beforeAll(async () => {
     // Built by `npm run build`; a checkout that has not run it yet (or changed the viewer since) builds it here.
     await buildViewerIfStale();
-    const [apiPort, apiOpsPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    let workerPort: number;
+    [apiPort, apiOpsPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
     apiUrl = `http://127.0.0.1:${apiPort}`;
-    api = startService('api', { ...env, PORT: String(apiPort), HOST: '127.0.0.1', OPS_PORT: String(apiOpsPort) });
     worker = startService('worker', { ...env, OPS_PORT: String(workerPort), OPS_HOST: '127.0.0.1' });
-    await Promise.all([
-      waitReady(api, `http://127.0.0.1:${apiOpsPort}/readyz`),
-      waitReady(worker, `http://127.0.0.1:${workerPort}/readyz`),
-    ]);
+    await Promise.all([startApi(), waitReady(worker, `http://127.0.0.1:${workerPort}/readyz`)]);
     if (STAND_IN) {
       standIn = await startStandIn({
         apiUrl,
@@ -91,6 +90,40 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
     await deleteTopics([topic, `${topic}.dlq`]);
     expect(codes).toEqual([0, 0]);
   });
+
+  /** The API on its ports (the same ones again after a restart). */
+  async function startApi(): Promise<void> {
+    api = startService('api', { ...env, PORT: String(apiPort), HOST: '127.0.0.1', OPS_PORT: String(apiOpsPort) });
+    await waitReady(api, `http://127.0.0.1:${apiOpsPort}/readyz`);
+  }
+
+  /**
+   * A record straight onto the topic, in the API's wire format but without the API: while it is
+   * down, or one it would refuse. Returns its eventId.
+   */
+  async function produce(fields: { userId: string; action: string }): Promise<string> {
+    const eventId = uniqueName('direct');
+    const now = new Date().toISOString();
+    const traceId = `trace-${eventId}`;
+    const value = { v: 1, eventId, timestamp: now, receivedAt: now, traceId, source: writer.name, ...fields };
+    const producer = testKafka('viewer-test').producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic,
+        messages: [
+          {
+            key: fields.userId,
+            value: JSON.stringify(value),
+            headers: { [HEADERS.eventId]: eventId, [HEADERS.traceId]: traceId },
+          },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    return eventId;
+  }
 
   async function post(body: Record<string, unknown>): Promise<string> {
     const res = await fetch(`${apiUrl}/api/logs`, {
@@ -226,13 +259,33 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
     if (standIn !== undefined) expect(standIn.resumedFrom.length).toBeGreaterThan(0);
   });
 
+  it('keeps the tail across an API restart, and delivers what was stored while it was away', async () => {
+    const before = await post({ userId: user, action: 'Before_Restart' });
+    await tailShows([before]);
+    expect(await api.stop()).toBe(0);
+    await page()
+      .locator('#tail-state')
+      .filter({ hasNotText: /^live$/ })
+      .waitFor({ timeout: 30_000 });
+    // Stored while no tail can be connected: a tail that started again from "now" would miss it.
+    const during = await produce({ userId: user, action: 'During_Restart' });
+    await startApi();
+    const shown = await tailShows([during]);
+    await page()
+      .locator('#tail-state')
+      .filter({ hasText: /^live$/ })
+      .waitFor({ timeout: 30_000 });
+    expect(shown.filter((id) => id === before || id === during)).toEqual([during, before]);
+    expect(new Set(shown).size).toBe(shown.length);
+  });
+
   it('takes a screenshot of the viewer with real data (VIEWER_SCREENSHOT=docs/viewer.png)', async () => {
     // Every user's events, the tail still on: the picture in the README.
     await page().locator('#filters input[name=userId]').fill('');
     await page().locator('#filters select[name=limit]').selectOption('25');
-    // 12 of the journey, someone else's login and 5 live ones.
-    const all = await searchUntil(18);
-    expect(all).toHaveLength(18);
+    // 12 of the journey, someone else's login, 5 live ones and 2 around the restart.
+    const all = await searchUntil(20);
+    expect(all).toHaveLength(20);
     // And a few arriving while it is on.
     const arriving = [
       await post({ userId: 'grace.hopper', action: 'User_Login', metadata: { method: 'password' } }),
@@ -249,31 +302,8 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
   });
 
   it('browses dead letters with an admin key and replays one with a corrected body', async () => {
-    // A record the worker cannot store (no userId) straight onto the topic, as a faulty producer would send it.
-    const eventId = uniqueName('broken');
-    const producer = testKafka('viewer-test').producer();
-    await producer.connect();
-    const now = new Date().toISOString();
-    await producer.send({
-      topic,
-      messages: [
-        {
-          key: `viewer-writer/${eventId}`,
-          value: JSON.stringify({
-            v: 1,
-            eventId,
-            userId: '',
-            action: 'Broken_Event',
-            timestamp: now,
-            receivedAt: now,
-            traceId: 'viewer-trace',
-            source: 'viewer-writer',
-          }),
-          headers: { [HEADERS.eventId]: eventId, [HEADERS.traceId]: 'viewer-trace' },
-        },
-      ],
-    });
-    await producer.disconnect();
+    // A record the worker cannot store (no userId), as a faulty producer would send it.
+    const eventId = await produce({ userId: '', action: 'Broken_Event' });
 
     // A read key sees the admin view refused, in words.
     await page().locator('#show-letters').click();
