@@ -11,8 +11,10 @@ import { startStandIn, type StandIn } from './viewer/stand-in';
 
 /**
  * TEMPORARY (until issue 10's API routes are merged): the browser talks to the real API through
- * a stand-in that answers the routes not built yet (viewer/stand-in.ts). At the merge, set this
- * to false and delete viewer/stand-in.ts: every step below then runs against the API alone.
+ * a stand-in that answers the routes not built yet (viewer/stand-in.ts: receipts, completeThrough,
+ * the stream, dead letters) and passes everything else through. At the merge: delete
+ * viewer/stand-in.ts, its import, this constant and every use of `standIn` (the page then loads from apiUrl); every step
+ * below then runs against the API alone, unchanged.
  */
 const STAND_IN = true;
 
@@ -221,6 +223,15 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
 
   it('shows the freshness watermark the answers carry', async () => {
     await page().locator('#watermark').filter({ hasText: 'Complete through' }).waitFor({ timeout: 30_000 });
+  });
+
+  it('filters by time, and says an empty range behind the watermark is complete, not "not yet"', async () => {
+    const to = page().locator('#filters input[name=to]');
+    await to.fill('2020-01-01T00:00:00');
+    expect(await searchUntil(0)).toEqual([]);
+    await page().locator('#events-message', { hasText: 'the whole range is stored' }).waitFor();
+    await to.fill('');
+    expect(await searchUntil(10)).toEqual(firstPage);
   });
 
   it('opens an event with its receipt: stored, and when', async () => {
