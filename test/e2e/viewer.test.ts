@@ -13,8 +13,8 @@ import { startStandIn, type StandIn } from './viewer/stand-in';
  * TEMPORARY (until issue 10's API routes are merged): the browser talks to the real API through
  * a stand-in that answers the routes not built yet (viewer/stand-in.ts: receipts, completeThrough,
  * the stream, dead letters) and passes everything else through. At the merge: delete
- * viewer/stand-in.ts, its import, this constant and every use of `standIn` (the page then loads from apiUrl); every step
- * below then runs against the API alone, unchanged.
+ * viewer/stand-in.ts, its import, this constant and every use of `standIn` (the page then loads
+ * from apiUrl); every step below then runs against the API alone, unchanged.
  */
 const STAND_IN = true;
 
