@@ -19,6 +19,12 @@ export class ApiError extends Error {
   }
 }
 
+/** Any failure in words for the page: the API's own when it gave them. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) return error.describe();
+  return error instanceof Error ? error.message : String(error);
+}
+
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface ApiClientOptions {

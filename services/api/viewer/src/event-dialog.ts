@@ -1,5 +1,4 @@
-import type { ApiClient } from './api-client';
-import { ApiError } from './api-client';
+import { describeError, type ApiClient } from './api-client';
 import type { Receipt, StoredEvent } from './contract';
 import { byId, el, facts, formatTime } from './dom';
 
@@ -57,9 +56,9 @@ export function createEventDialog(api: ApiClient): { open(event: Pick<StoredEven
     ]);
     if (ticket !== showing) return; // another event was opened meanwhile
     if (receipt.status === 'fulfilled') facts(receiptList, receiptRows(receipt.value));
-    else facts(receiptList, [['Receipt', describe(receipt.reason)]]);
+    else facts(receiptList, [['Receipt', describeError(receipt.reason)]]);
     if (stored.status === 'fulfilled') json.textContent = JSON.stringify(stored.value, null, 2);
-    else json.textContent = describe(stored.reason);
+    else json.textContent = describeError(stored.reason);
   }
 
   return {
@@ -72,9 +71,4 @@ export function createEventDialog(api: ApiClient): { open(event: Pick<StoredEven
       void load(event.eventId, event.source, showing);
     },
   };
-}
-
-export function describe(error: unknown): string {
-  if (error instanceof ApiError) return error.describe();
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,6 @@
-import type { ApiClient } from './api-client';
+import { describeError, type ApiClient } from './api-client';
 import type { EventPage, StoredEvent } from './contract';
 import { byId, el, setMessage, timeCell } from './dom';
-import { describe } from './event-dialog';
 import { startLiveTail, type LiveTail, type TailState } from './live-tail';
 import { CursorPager, filterQuery, pageQuery, type EventFilters } from './queries';
 import type { Watermark } from './watermark';
@@ -118,7 +117,7 @@ export function createEventsView({ api, watermark, openEvent }: EventsViewDeps) 
     } catch (error) {
       if (ticket !== loading) return;
       body.replaceChildren();
-      setMessage(message, describe(error), 'error');
+      setMessage(message, describeError(error), 'error');
     }
     pageLabel.textContent = `Page ${pager.page}`;
     first.disabled = previous.disabled = !pager.hasPrevious;

@@ -1,7 +1,6 @@
-import { ApiError, type ApiClient } from './api-client';
+import { ApiError, describeError, type ApiClient } from './api-client';
 import type { DeadLetter, DeadLetterPage, DeadLetterSummary } from './contract';
 import { byId, el, facts, formatTime, setMessage, timeCell } from './dom';
-import { describe } from './event-dialog';
 import { CursorPager, pageQuery } from './queries';
 
 const PAGE_SIZE = '25';
@@ -121,7 +120,7 @@ export function createLettersView(api: ApiClient) {
       const text =
         error instanceof ApiError && error.status === 403
           ? 'Dead letters need a key with the admin scope.'
-          : describe(error);
+          : describeError(error);
       setMessage(message, text, 'error');
     }
     pageLabel.textContent = `Page ${pager.page}`;
@@ -168,7 +167,7 @@ export function createLettersView(api: ApiClient) {
       corrected.placeholder = correctionHint(letter.valueText);
       if (!dialog.open) dialog.showModal();
     } catch (error) {
-      setMessage(message, describe(error), 'error');
+      setMessage(message, describeError(error), 'error');
     }
   }
 
@@ -182,7 +181,7 @@ export function createLettersView(api: ApiClient) {
       showLetter(await api.get<DeadLetter>(letterPath(letter.id)));
       void load();
     } catch (error) {
-      setMessage(letterMessage, describe(error), 'error');
+      setMessage(letterMessage, describeError(error), 'error');
     }
   }
 

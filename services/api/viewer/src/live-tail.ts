@@ -1,4 +1,4 @@
-import { ApiError } from './api-client';
+import { ApiError, describeError } from './api-client';
 import type { StoredEvent } from './contract';
 import { readEventStream } from './event-stream';
 
@@ -33,12 +33,6 @@ export interface LiveTail {
 function retriable(error: unknown): boolean {
   if (!(error instanceof ApiError)) return true; // a network failure, an abort by the watchdog
   return error.status === 429 || error.status >= 500;
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof ApiError) return error.describe();
-  if (error instanceof Error) return error.message;
-  return String(error);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -116,7 +110,7 @@ export function startLiveTail(options: TailOptions): LiveTail {
           options.onState({ kind: 'failed', error: error as ApiError });
           return;
         }
-        reason = reasonOf(error) || reason;
+        reason = describeError(error) || reason;
       }
       if (stopping.signal.aborted) break;
       // A connection that delivered something was healthy: start the backoff again.
