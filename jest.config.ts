@@ -14,7 +14,8 @@ const config: Config = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/services/*/src/**/*.test.ts'],
+      // The viewer's browser code too: its logic (paging, the tail's resume) needs no browser.
+      testMatch: ['<rootDir>/services/*/src/**/*.test.ts', '<rootDir>/services/*/viewer/src/**/*.test.ts'],
     },
     {
       ...shared,

@@ -42,10 +42,15 @@ fi
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait' EXIT INT TERM
 # node itself (not npx, which does not pass signals on), so that stopping this script stops them.
+# The viewer (/viewer/): built at once if missing, then rebuilt by esbuild on every change to its
+# sources (a reload of the page shows it; the API itself does not restart for it).
+node --import tsx services/api/scripts/build-viewer.ts --watch &
+pids+=($!)
 OPS_PORT=$worker_ops node --import tsx scripts/dev/supervise.ts worker &
 pids+=($!)
 OPS_PORT=$api_ops node --import tsx scripts/dev/supervise.ts api &
 pids+=($!)
 echo "dev: API on http://localhost:${PORT:-3000}  (ops: api http://localhost:$api_ops, worker http://localhost:$worker_ops)"
+echo "dev: viewer on http://localhost:${PORT:-3000}/viewer/"
 if [[ -n ${key_help:-} ]]; then echo "$key_help"; fi
 wait

@@ -61,8 +61,11 @@ function restartForChange(file: string): void {
 }
 
 let debounce: NodeJS.Timeout | undefined;
+// The viewer's browser code (services/api/viewer) is rebuilt by its own watcher, not run by a service.
+const viewerSources = path.join('api', 'viewer') + path.sep;
 watch(path.join(root, 'services'), { recursive: true }, (_event, file) => {
   if (file === null || !file.endsWith('.ts') || file.includes('node_modules') || file.endsWith('.test.ts')) return;
+  if (file.startsWith(viewerSources)) return;
   clearTimeout(debounce);
   debounce = setTimeout(() => restartForChange(file), 200);
 });

@@ -14,6 +14,7 @@ import { apiReferenceRoutes } from './openapi/routes';
 import type { LogReader } from './query/log-reader';
 import { parseQueryString } from './query/query-string';
 import { queryRoutes } from './query/routes';
+import { viewerRoutes } from './viewer/routes';
 
 export interface AppDeps {
   readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret' | 'rateLimits'>;
@@ -23,13 +24,15 @@ export interface AppDeps {
   readonly reader: LogReader;
   readonly logger: Logger;
   readonly metrics: ApiMetrics;
+  /** The built viewer's folder; the build's own folder unless a test points elsewhere. */
+  readonly viewerDir?: string;
 }
 
 /**
  * The public Express app, not listening: main.ts listens, tests drive it with supertest. Health,
  * readiness and metrics are not here: they are on the ops port (ops.ts).
  */
-export function createApp({ config, keys, publisher, reader, logger, metrics }: AppDeps): Express {
+export function createApp({ config, keys, publisher, reader, logger, metrics, viewerDir }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', parseQueryString); // flat, exactly decoded strings: no `a[b]=c` objects
@@ -37,6 +40,7 @@ export function createApp({ config, keys, publisher, reader, logger, metrics }: 
   app.use(recordDuration(metrics));
   app.use(assignTraceId);
   app.use(apiReferenceRoutes());
+  app.use(viewerRoutes(viewerDir));
   // Every /api route below needs a key (an unknown /api path too: a 401 tells nothing about it).
   app.use('/api', authenticate(keys));
   const rateLimits = createRateLimits(config.rateLimits);
