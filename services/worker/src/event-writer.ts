@@ -5,6 +5,7 @@ import {
   type ActivityEvent,
   type LogDocument,
   type LogModel,
+  type Placement,
 } from '@activity-logger/shared';
 import { StoreUnavailableError } from './errors';
 
@@ -19,9 +20,10 @@ export type WriteResult =
 export interface EventWriter {
   /**
    * Writes all events at once. Resolves with one result per event, or throws a retriable
-   * StoreUnavailableError when the write as a whole was not acknowledged.
+   * StoreUnavailableError when the write as a whole was not acknowledged. `placements`, at the
+   * same indexes, say where each event was read from and when it is stored.
    */
-  writeBatch(events: readonly ActivityEvent[]): Promise<WriteResult[]>;
+  writeBatch(events: readonly ActivityEvent[], placements?: readonly Placement[]): Promise<WriteResult[]>;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -61,10 +63,10 @@ export function createMongoEventWriter(model: LogModel, options: { writeTimeoutM
   const collection = model.collection as unknown as mongo.Collection<LogDocument>;
   const { writeTimeoutMs } = options;
   return {
-    async writeBatch(events) {
+    async writeBatch(events, placements) {
       if (events.length === 0) return [];
-      const operations: mongo.AnyBulkWriteOperation<LogDocument>[] = events.map((event) => ({
-        insertOne: { document: toLogDocument(event) },
+      const operations: mongo.AnyBulkWriteOperation<LogDocument>[] = events.map((event, index) => ({
+        insertOne: { document: toLogDocument(event, placements?.[index]) },
       }));
       const write = collection.bulkWrite(operations, { ordered: false, maxTimeMS: writeTimeoutMs }).then(
         () => events.map((): WriteResult => ({ kind: 'stored' })),
