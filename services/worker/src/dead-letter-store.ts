@@ -1,5 +1,5 @@
 import type { IHeaders } from 'kafkajs';
-import type { mongo } from 'mongoose';
+import { mongo } from 'mongoose';
 import {
   deadLetterId,
   HEADERS,
@@ -10,6 +10,7 @@ import {
 import { headerText } from './consumed-message';
 import type { DeadLetter } from './dead-letters';
 import { StoreUnavailableError } from './errors';
+import { DUPLICATE_KEY, PERMANENT_WRITE_CODES } from './event-writer';
 
 /**
  * Keeps every dead letter in the store beside the DLQ topic, so receipts and the admin views are
@@ -102,9 +103,12 @@ export function storableHeaders(headers: IHeaders): Record<string, string> {
 }
 
 /**
- * Upserts letters by `<topic>:<partition>:<offset>` with `$setOnInsert` only: a batch retried
- * after a failure writes the same letters again and changes nothing, and in particular never
- * reopens a letter an admin has replayed or discarded meanwhile.
+ * Inserts letters by `<topic>:<partition>:<offset>`, unordered, and takes "already there" (11000)
+ * as done: a batch retried after a failure writes the same letters again and changes nothing, and
+ * in particular never reopens a letter an admin has replayed or discarded meanwhile. (Inserts rather
+ * than `$setOnInsert` upserts: the same effect, and FerretDB upserts thousands of letters too slowly
+ * for a poison burst.) A letter the store refuses for good is stored again without its original
+ * bytes and headers (still on the DLQ topic), so it cannot stall its partition.
  */
 export function createMongoDeadLetterStore(
   model: DeadLetterModel,
@@ -112,22 +116,53 @@ export function createMongoDeadLetterStore(
 ): DeadLetterStore {
   const collection = model.collection as unknown as mongo.Collection<DeadLetterDocument>;
   const { writeTimeoutMs } = options;
+
+  /** Inserts `docs`; resolves with those the store refused for good. */
+  async function insert(docs: DeadLetterDocument[]): Promise<DeadLetterDocument[]> {
+    const write = collection.insertMany(docs, { ordered: false, maxTimeMS: writeTimeoutMs }).then(
+      () => [],
+      (error: unknown) => refusedForGood(error, docs),
+    );
+    return withTimeLimit(write, writeTimeoutMs + 1000, () => {
+      throw new StoreUnavailableError(`storing ${docs.length} dead letter(s) did not answer in time`, undefined);
+    });
+  }
+
   return {
     async record(letters, failedAt) {
       if (letters.length === 0) return;
-      const operations: mongo.AnyBulkWriteOperation<DeadLetterDocument>[] = letters.map((letter) => {
-        const { _id, ...fields } = toDeadLetterDocument(letter, failedAt);
-        return { updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } };
-      });
-      const write = collection.bulkWrite(operations, { ordered: false, maxTimeMS: writeTimeoutMs }).then(
-        () => undefined,
-        (error: unknown) => {
-          throw new StoreUnavailableError(`dead letters not stored: ${(error as Error).message}`, error);
-        },
-      );
-      await withTimeLimit(write, writeTimeoutMs + 1000, () => {
-        throw new StoreUnavailableError(`storing ${letters.length} dead letter(s) did not answer in time`, undefined);
-      });
+      const refused = await insert(letters.map((letter) => toDeadLetterDocument(letter, failedAt)));
+      if (refused.length === 0) return;
+      const stripped = await insert(refused.map(withoutOriginal));
+      if (stripped.length > 0) {
+        throw new StoreUnavailableError(
+          `the store refused ${stripped.length} dead letter(s) even without their bytes`,
+          undefined,
+        );
+      }
     },
+  };
+}
+
+/** The letters a failed insert refused for good; throws a retriable error for anything else. */
+function refusedForGood(error: unknown, docs: readonly DeadLetterDocument[]): DeadLetterDocument[] {
+  if (!(error instanceof mongo.MongoBulkWriteError)) {
+    throw new StoreUnavailableError(`dead letters not stored: ${(error as Error).message}`, error);
+  }
+  const writeErrors = ([] as mongo.WriteError[]).concat(error.writeErrors);
+  const transient = writeErrors.find((e) => e.code !== DUPLICATE_KEY && !PERMANENT_WRITE_CODES.has(e.code));
+  if (writeErrors.length === 0 || transient !== undefined) {
+    throw new StoreUnavailableError(`dead letters not stored: ${error.message}`, error);
+  }
+  return writeErrors.filter((e) => e.code !== DUPLICATE_KEY).flatMap((e) => docs[e.index] ?? []);
+}
+
+function withoutOriginal(doc: DeadLetterDocument): DeadLetterDocument {
+  return {
+    ...doc,
+    key: null,
+    value: null,
+    headers: {},
+    detail: `${doc.detail} (the store refused the original bytes; they are on the DLQ topic)`,
   };
 }

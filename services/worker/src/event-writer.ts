@@ -26,7 +26,7 @@ export interface EventWriter {
   writeBatch(events: readonly ActivityEvent[], placements?: readonly Placement[]): Promise<WriteResult[]>;
 }
 
-const DUPLICATE_KEY = 11000;
+export const DUPLICATE_KEY = 11000;
 
 /**
  * Per-document codes that say "never" for this document: the server will refuse it however often
@@ -34,7 +34,7 @@ const DUPLICATE_KEY = 11000;
  * as "not now": the whole batch is retried with backoff (what was stored comes back as 11000),
  * because dead-lettering on a transient code would take good events out of the log.
  */
-const PERMANENT_WRITE_CODES = new Set([
+export const PERMANENT_WRITE_CODES = new Set([
   2, // BadValue (FerretDB: nested arrays, NaN, …)
   9, // FailedToParse
   14, // TypeMismatch

@@ -40,6 +40,13 @@ describe('createWatermarkReader', () => {
       partitionCount: () => Promise.resolve(1),
     });
     expect(await failing.completeThrough()).toBeNull();
+    const throwing = createWatermarkReader({
+      readProgress: () => {
+        throw new Error('not connected yet');
+      },
+      partitionCount: () => Promise.resolve(1),
+    });
+    expect(await throwing.completeThrough()).toBeNull();
     const hanging = createWatermarkReader(
       { readProgress: () => new Promise(() => undefined), partitionCount: () => Promise.resolve(1) },
       { timeoutMs: 20 },

@@ -31,10 +31,14 @@ export function createWatermarkReader(
 
   async function read(): Promise<Date | null> {
     const started = now();
-    const work = Promise.all([sources.readProgress(), sources.partitionCount()]).then(
-      ([progress, count]) => completeThrough(progress, count) ?? null,
-      () => null,
-    );
+    // Started inside a promise: a source that throws at once (the store not reached yet) is a
+    // null watermark like any other failure, never an error of the request that asked.
+    const work = Promise.resolve()
+      .then(() => Promise.all([sources.readProgress(), sources.partitionCount()]))
+      .then(
+        ([progress, count]) => completeThrough(progress, count) ?? null,
+        () => null,
+      );
     const value = await withTimeLimit(work, timeoutMs, () => null);
     cached = { value, at: started };
     return value;
