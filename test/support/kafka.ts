@@ -24,6 +24,8 @@ export async function deleteTopics(topics: string[]): Promise<void> {
 }
 
 export interface ReadRecord {
+  readonly partition: number;
+  readonly offset: string;
   readonly key: string | null;
   readonly value: Buffer | null;
   readonly headers: Record<string, string>;
@@ -47,11 +49,17 @@ export async function readTopic(
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
-      eachMessage: ({ message }) => {
+      eachMessage: ({ partition, message }) => {
         const headers = Object.fromEntries(
           Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
         );
-        records.push({ key: message.key?.toString() ?? null, value: message.value, headers });
+        records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value,
+          headers,
+        });
         return Promise.resolve();
       },
     });

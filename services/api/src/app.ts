@@ -5,6 +5,9 @@ import type { KeyRing } from './auth/api-keys';
 import { authenticate } from './auth/authenticate';
 import type { ApiConfig } from './config';
 import { errorHandler, notFound, toHttpError } from './http/errors';
+import type { DeliveryStore } from './delivery/delivery-store';
+import { deliveryRoutes } from './delivery/routes';
+import type { WatermarkReader } from './delivery/watermark';
 import { createRateLimits } from './http/rate-limits';
 import { assignTraceId } from './http/trace';
 import { ingestRoutes } from './ingest/routes';
@@ -22,6 +25,8 @@ export interface AppDeps {
   readonly keys: KeyRing | undefined;
   readonly publisher: EventPublisher;
   readonly reader: LogReader;
+  /** Receipts, the freshness watermark and erasures (issue 10). */
+  readonly delivery: { readonly topic: string; readonly store: DeliveryStore; readonly watermark: WatermarkReader };
   readonly logger: Logger;
   readonly metrics: ApiMetrics;
   /** The built viewer's folder; the build's own folder unless a test points elsewhere. */
@@ -32,7 +37,7 @@ export interface AppDeps {
  * The public Express app, not listening: main.ts listens, tests drive it with supertest. Health,
  * readiness and metrics are not here: they are on the ops port (ops.ts).
  */
-export function createApp({ config, keys, publisher, reader, logger, metrics, viewerDir }: AppDeps): Express {
+export function createApp({ config, keys, publisher, reader, delivery, logger, metrics, viewerDir }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', parseQueryString); // flat, exactly decoded strings: no `a[b]=c` objects
@@ -45,7 +50,8 @@ export function createApp({ config, keys, publisher, reader, logger, metrics, vi
   app.use('/api', authenticate(keys));
   const rateLimits = createRateLimits(config.rateLimits);
   app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics, rateLimits }));
-  app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret, rateLimits }));
+  app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret, rateLimits, watermark: delivery.watermark }));
+  app.use(deliveryRoutes({ ...delivery, reader, cursorSecret: config.cursorSecret, rateLimits, logger }));
   app.use(() => {
     throw notFound('This route');
   });

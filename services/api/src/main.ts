@@ -20,10 +20,12 @@ import {
   type OpsServer,
 } from '@activity-logger/shared';
 import { createApp } from './app';
+import { createMongoDeliveryStore, deferredDeliveryStore } from './delivery/delivery-store';
+import { createWatermarkReader, kafkaPartitionCount } from './delivery/watermark';
 import { AUTH_DISABLED_WARNING, loadKeyRing } from './auth/load-keys';
 import { loadApiConfig } from './config';
 import { applyServerLimits, serverOptions } from './http/server-limits';
-import { createKafkaPublisher, type EventPublisher } from './ingest/publisher';
+import { createKafkaPublisher, recordingPartitioner, type EventPublisher } from './ingest/publisher';
 import { createApiMetrics } from './metrics';
 import { createApiOpsServer } from './ops';
 import { deferredLogReader } from './query/deferred-reader';
@@ -95,6 +97,11 @@ function main(): void {
         logger.info({ keys: keys.size, names: keys.names() }, 'API keys loaded');
       }
       const store = deferredLogReader();
+      const deliveryStore = deferredDeliveryStore();
+      const watermark = createWatermarkReader({
+        readProgress: () => deliveryStore.store.allProgress(config.topic.name),
+        partitionCount: kafkaPartitionCount(admin, config.topic.name),
+      });
       ops = createApiOpsServer({
         config: config.ops,
         kafkaReady: kafkaReadiness(admin),
@@ -116,7 +123,9 @@ function main(): void {
       await step('create the Kafka topic', () =>
         ensureTopics(admin, [{ topic: config.topic.name, numPartitions: config.topic.partitions }]),
       );
-      const kafkaProducer = kafka.producer(PRODUCER_DEFAULTS);
+      // The publisher reads back which partition each event went to (for its receipt's offset).
+      const partitions = recordingPartitioner(PRODUCER_DEFAULTS.createPartitioner);
+      const kafkaProducer = kafka.producer({ ...PRODUCER_DEFAULTS, createPartitioner: partitions.createPartitioner });
       producer = kafkaProducer;
       publisher = createKafkaPublisher(
         kafkaProducer,
@@ -137,6 +146,7 @@ function main(): void {
             logger.error({ err: error, events }, 'produce request failed');
           },
         },
+        partitions,
       );
       await step('connect the Kafka producer', () => kafkaProducer.connect());
 
@@ -149,11 +159,20 @@ function main(): void {
         const model = logModel(connected);
         await retryStartupStep('create the MongoDB indexes', () => ensureQueryIndexes(model), always);
         store.attach(createLogReader(model, config.query));
+        deliveryStore.attach(createMongoDeliveryStore(connected, config.query));
         logger.info('connected to the store; queries are served');
       };
       connectStore().catch((error: unknown) => handle.exit(1, 'the store refused the API for good', error));
 
-      const app = createApp({ config, keys, publisher, reader: store.reader, logger, metrics });
+      const app = createApp({
+        config,
+        keys,
+        publisher,
+        reader: store.reader,
+        delivery: { topic: config.topic.name, store: deliveryStore.store, watermark },
+        logger,
+        metrics,
+      });
       const http = createServer(serverOptions(config.httpLimits), (req, res) => {
         if (draining) res.setHeader('Connection', 'close');
         app(req, res);

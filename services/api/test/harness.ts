@@ -14,9 +14,16 @@ import {
   PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
 import { createApp } from '../src/app';
+import { createMongoDeliveryStore } from '../src/delivery/delivery-store';
+import { createWatermarkReader, kafkaPartitionCount } from '../src/delivery/watermark';
 import { KeyRing, parseKeyLines } from '../src/auth/api-keys';
 import type { RateLimitSettings } from '../src/http/rate-limits';
-import { createKafkaPublisher, type EventPublisher, type PublisherOptions } from '../src/ingest/publisher';
+import {
+  createKafkaPublisher,
+  recordingPartitioner,
+  type EventPublisher,
+  type PublisherOptions,
+} from '../src/ingest/publisher';
 import { createApiMetrics, type ApiMetrics } from '../src/metrics';
 import { createApiOpsServer } from '../src/ops';
 import { createLogReader } from '../src/query/log-reader';
@@ -76,7 +83,11 @@ export async function startTestApi(
           requestTimeout: produceTimeoutMs,
           retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 500 },
         });
-  const producer: Producer = producerKafka.producer(PRODUCER_DEFAULTS);
+  const partitions = recordingPartitioner();
+  const producer: Producer = producerKafka.producer({
+    ...PRODUCER_DEFAULTS,
+    createPartitioner: partitions.createPartitioner,
+  });
   // Readiness asks the same brokers the producer uses (so an unreachable broker reads as such).
   const probeAdmin: Admin = producerKafka.admin();
 
@@ -98,6 +109,7 @@ export async function startTestApi(
       },
       failed: () => metrics.produceFailures.inc(),
     },
+    partitions,
   );
 
   // After the publisher exists, as in main.ts: it learns of the connection from the producer's events.
@@ -109,6 +121,7 @@ export async function startTestApi(
 
   const reader = createLogReader(model, { timeoutMs: options.queryTimeoutMs ?? 3000 });
   const key = testKey('test-client', ['ingest', 'read']);
+  const deliveryStore = createMongoDeliveryStore(connection, { timeoutMs: options.queryTimeoutMs ?? 3000 });
   const app = createApp({
     config: {
       produce: { timeoutMs: produceTimeoutMs, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 },
@@ -118,6 +131,14 @@ export async function startTestApi(
     keys: new KeyRing(parseKeyLines([key.line, ...(options.keys ?? []).map((k) => k.line)]).keys),
     publisher,
     reader,
+    delivery: {
+      topic,
+      store: deliveryStore,
+      watermark: createWatermarkReader({
+        readProgress: () => deliveryStore.allProgress(topic),
+        partitionCount: kafkaPartitionCount(admin, topic),
+      }),
+    },
     logger: options.logger ?? silentLogger,
     metrics,
   });

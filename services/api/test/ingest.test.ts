@@ -36,9 +36,13 @@ describe('POST /api/logs and /api/logs/batch (real Kafka)', () => {
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
       eventId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
       message: 'Event queued successfully',
+      statusUrl: expect.stringMatching(/^\/api\/logs\/[0-9a-f-]{36}\/status\?source=test-client&at=\d+:0$/),
     });
+    expect(res.headers.location).toBe(res.body.statusUrl);
 
     const [message] = await readTopic(api.kafka, api.topic, 1);
+    // The receipt's position is where the broker put the event.
+    expect(res.body.statusUrl).toContain(`at=${message?.partition}:${message?.offset}`);
     expect(message?.key).toBe('u-1');
     expect(message?.headers['trace-id']).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(JSON.parse(message?.value?.toString() ?? '{}')).toEqual({

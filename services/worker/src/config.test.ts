@@ -27,7 +27,7 @@ describe('loadWorkerConfig', () => {
       retry: { initialMs: 200, maxMs: 10_000 },
     });
     expect(config.store).toEqual({ writeTimeoutMs: 10_000 });
-    expect(config.health).toEqual({ stallReadyMs: 60_000, stallLiveMs: 600_000, lagCheckIntervalMs: 5000 });
+    expect(config.health).toEqual({ stallReadyMs: 60_000, stallLiveMs: 600_000, lagCheckIntervalMs: 1000 });
     expect(config.deadLetters.maxBatchBytes).toBe(900_000);
     expect(config.startupTimeoutMs).toBe(90_000);
     expect(config.deadLetters.topic).toBe('activity-logs.dlq');

@@ -49,8 +49,11 @@ export const workerEnvSchema = z
     WORKER_STALL_READY_MS: positiveInt.default(60_000),
     /** Behind with no commit for this long: /healthz fails too, so the platform restarts the worker. */
     WORKER_STALL_LIVE_MS: positiveInt.default(600_000),
-    /** How often the worker asks the cluster how far behind its partitions are. */
-    LAG_CHECK_INTERVAL_MS: positiveInt.default(5000),
+    /**
+     * How often the worker asks the cluster how far behind its partitions are; the same look moves
+     * the freshness watermark of idle partitions, so it bounds how stale an idle log's watermark is.
+     */
+    LAG_CHECK_INTERVAL_MS: positiveInt.default(1000),
     STARTUP_TIMEOUT_MS: positiveInt.default(90_000),
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
   })

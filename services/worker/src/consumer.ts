@@ -5,6 +5,7 @@ import type { ConsumerConfig } from './config';
 import type { ConsumedMessage } from './consumed-message';
 import { isRetriable } from './errors';
 import type { WorkerMetrics } from './metrics';
+import { batchProgress, type ProgressRecorder } from './partition-progress';
 import type { MessageOutcome } from './persist-batch';
 import type { ProgressTracker } from './progress';
 
@@ -27,6 +28,8 @@ export interface LogConsumerDeps {
   readonly metrics: WorkerMetrics;
   /** Told of assignments, batches and commits, so health can tell progress from a stall. */
   readonly progress: ProgressTracker;
+  /** Told of every commit, for the partition progress record (the freshness watermark); never waited for. */
+  readonly watermark: ProgressRecorder;
   /** The consumer crashed for good (kafkajs will not restart it); main stops and exits non-zero. */
   readonly onFatal: (error: Error) => void;
 }
@@ -53,6 +56,15 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
   });
   const stopping = new AbortController();
   let joined = false;
+  /**
+   * When each broker's latest fetch started. kafkajs fetches from a broker again only after the
+   * batches of its previous fetch were handled, so while a batch is handled its own fetch's start
+   * is in here; the earliest start of all is no later than that, which is all a watermark needs.
+   */
+  const fetchStarts = new Map<number, number>();
+  consumer.on(consumer.events.FETCH_START, ({ payload }) => {
+    fetchStarts.set(payload.nodeId, Date.now());
+  });
   let stopped: Promise<void> | undefined;
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -82,6 +94,7 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
     const heartbeat = (): Promise<void> => payload.heartbeat();
     const lastMessage = batch.messages[batch.messages.length - 1];
     if (lastMessage === undefined) return;
+    const fetchStartedAt = fetchStarts.size === 0 ? undefined : new Date(Math.min(...fetchStarts.values()));
     const messages: ConsumedMessage[] = batch.messages.map((message) => ({
       topic: batch.topic,
       partition: batch.partition,
@@ -94,6 +107,7 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
     const where = { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset() };
     progress.batchStarted(batch.topic, batch.partition);
 
+    let outcomes: MessageOutcome[] = [];
     for (let attempt = 0; ; attempt += 1) {
       if (shouldAbandon()) {
         logger.info({ ...where, messages: messages.length }, 'batch abandoned uncommitted; it will be redelivered');
@@ -103,7 +117,7 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
       // (kafkajs sends at most one per heartbeatInterval however often this asks).
       const ticker = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_TICK_MS);
       try {
-        await persist(messages);
+        outcomes = await persist(messages);
         break;
       } catch (error) {
         if (!isRetriable(error)) throw error;
@@ -123,6 +137,16 @@ export function createLogConsumer(deps: LogConsumerDeps): LogConsumer {
       ]),
     );
     progress.committed(batch.topic, batch.partition, Number(batch.offsetLag()));
+    deps.watermark.record(
+      batchProgress({
+        topic: batch.topic,
+        partition: batch.partition,
+        lastOffset: lastMessage.offset,
+        highWatermark: batch.highWatermark,
+        fetchStartedAt,
+        receivedAts: outcomes.flatMap((outcome) => (outcome.kind === 'stored' ? [outcome.receivedAt] : [])),
+      }),
+    );
     await asRejoinable(heartbeat);
   }
 

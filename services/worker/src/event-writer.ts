@@ -5,6 +5,7 @@ import {
   type ActivityEvent,
   type LogDocument,
   type LogModel,
+  type Placement,
 } from '@activity-logger/shared';
 import { StoreUnavailableError } from './errors';
 
@@ -19,12 +20,13 @@ export type WriteResult =
 export interface EventWriter {
   /**
    * Writes all events at once. Resolves with one result per event, or throws a retriable
-   * StoreUnavailableError when the write as a whole was not acknowledged.
+   * StoreUnavailableError when the write as a whole was not acknowledged. `placements`, at the
+   * same indexes, say where each event was read from and when it is stored.
    */
-  writeBatch(events: readonly ActivityEvent[]): Promise<WriteResult[]>;
+  writeBatch(events: readonly ActivityEvent[], placements?: readonly Placement[]): Promise<WriteResult[]>;
 }
 
-const DUPLICATE_KEY = 11000;
+export const DUPLICATE_KEY = 11000;
 
 /**
  * Per-document codes that say "never" for this document: the server will refuse it however often
@@ -32,7 +34,7 @@ const DUPLICATE_KEY = 11000;
  * as "not now": the whole batch is retried with backoff (what was stored comes back as 11000),
  * because dead-lettering on a transient code would take good events out of the log.
  */
-const PERMANENT_WRITE_CODES = new Set([
+export const PERMANENT_WRITE_CODES = new Set([
   2, // BadValue (FerretDB: nested arrays, NaN, …)
   9, // FailedToParse
   14, // TypeMismatch
@@ -61,10 +63,10 @@ export function createMongoEventWriter(model: LogModel, options: { writeTimeoutM
   const collection = model.collection as unknown as mongo.Collection<LogDocument>;
   const { writeTimeoutMs } = options;
   return {
-    async writeBatch(events) {
+    async writeBatch(events, placements) {
       if (events.length === 0) return [];
-      const operations: mongo.AnyBulkWriteOperation<LogDocument>[] = events.map((event) => ({
-        insertOne: { document: toLogDocument(event) },
+      const operations: mongo.AnyBulkWriteOperation<LogDocument>[] = events.map((event, index) => ({
+        insertOne: { document: toLogDocument(event, placements?.[index]) },
       }));
       const write = collection.bulkWrite(operations, { ordered: false, maxTimeMS: writeTimeoutMs }).then(
         () => events.map((): WriteResult => ({ kind: 'stored' })),

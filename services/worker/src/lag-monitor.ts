@@ -1,11 +1,15 @@
 import type { Admin } from 'kafkajs';
 import type { Logger } from '@activity-logger/shared';
+import type { ProgressRecorder } from './partition-progress';
 import type { ProgressTracker } from './progress';
 
 export interface LagMonitor {
   start(): void;
   stop(): Promise<void>;
-  /** One look: committed offsets against the high watermarks of the partitions this member owns. */
+  /**
+   * One look: committed offsets against the high watermarks of the partitions this member owns.
+   * An owned partition found caught up moves its freshness watermark to the look's start.
+   */
   checkOnce(): Promise<void>;
 }
 
@@ -19,6 +23,7 @@ export function createLagMonitor(deps: {
   groupId: string;
   topic: string;
   progress: ProgressTracker;
+  watermark: ProgressRecorder;
   intervalMs: number;
   logger: Logger;
 }): LagMonitor {
@@ -30,6 +35,10 @@ export function createLagMonitor(deps: {
   async function checkOnce(): Promise<void> {
     const owned = progress.partitions().filter((p) => p.topic === topic);
     if (owned.length === 0) return;
+    // Taken before either read: events acknowledged before it lie below the high watermark read
+    // after it, so a committed offset at that high watermark covers all of them. Idle partitions
+    // get no batches, and this look is what keeps their watermark moving.
+    const checkedAt = new Date();
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const watermarks = await admin.fetchTopicOffsets(topic);
     for (const { partition } of owned) {
@@ -39,6 +48,9 @@ export function createLagMonitor(deps: {
       // No commit yet: a new group starts at the beginning (the low watermark).
       const from = offset >= 0 ? offset : Number(marks.low);
       progress.lagObserved(topic, partition, Math.max(0, Number(marks.high) - from));
+      if (from >= Number(marks.high)) {
+        deps.watermark.record({ topic, partition, committedOffset: from, caughtUpThrough: checkedAt });
+      }
     }
   }
 

@@ -5,11 +5,16 @@ import {
   createKafka,
   createLogger,
   createOpsServer,
+  DEAD_LETTER_INDEXES,
+  deadLetterModel,
   ensureQueryIndexes,
+  ERASURE_INDEXES,
+  erasureModel,
   ensureTopics,
   kafkaReadiness,
   loadConfigOrExit,
   logModel,
+  partitionProgressModel,
   retryStartupStep,
   runProcess,
   stopInOrder,
@@ -17,10 +22,14 @@ import {
 } from '@activity-logger/shared';
 import { loadWorkerConfig } from './config';
 import { createLogConsumer, type LogConsumer } from './consumer';
+import { createMongoDeadLetterStore } from './dead-letter-store';
 import { createKafkaDeadLetterPublisher, type KafkaDeadLetterPublisher } from './dead-letters';
+import { ensureIndexes } from './delivery-indexes';
+import { createMongoErasureGuard } from './erasure-guard';
 import { createMongoEventWriter } from './event-writer';
 import { createLagMonitor, type LagMonitor } from './lag-monitor';
 import { createWorkerMetrics } from './metrics';
+import { createProgressRecorder, mongoProgressWrite, type ProgressRecorder } from './partition-progress';
 import { persistBatch } from './persist-batch';
 import { createProgressTracker } from './progress';
 import { createRetention, type Retention } from './retention';
@@ -44,6 +53,7 @@ function main(): void {
   let deadLetters: KafkaDeadLetterPublisher | undefined;
   let consumer: LogConsumer | undefined;
   let lagMonitor: LagMonitor | undefined;
+  let watermark: ProgressRecorder | undefined;
   let opsServer: OpsServer | undefined;
   let stopping = false;
 
@@ -63,6 +73,8 @@ function main(): void {
         // A batch in flight ends within its write's time limit, or is abandoned.
         ['consumer', () => consumer?.stop(), config.store.writeTimeoutMs + 3000],
         ['lag monitor', () => lagMonitor?.stop()],
+        // The last progress writes are each bounded; a lost one only leaves the watermark older.
+        ['partition progress', () => watermark?.flush(), 3000],
         ['dead letter producer', () => deadLetters?.disconnect()],
         ['kafka admin', () => admin.disconnect()],
         ['retention', () => retention?.stop()],
@@ -96,6 +108,10 @@ function main(): void {
       connection = await step('connect to MongoDB', () => connectMongo(config.mongo));
       const model = logModel(connection);
       await step('create the MongoDB indexes', () => ensureQueryIndexes(model));
+      const letters = deadLetterModel(connection);
+      const erasures = erasureModel(connection);
+      await step('create the dead letter indexes', () => ensureIndexes(letters, DEAD_LETTER_INDEXES));
+      await step('create the erasure indexes', () => ensureIndexes(erasures, ERASURE_INDEXES));
       retention = createRetention({ model, config: config.retention, logger, metrics });
       const live = retention;
       const retentionMode = await step('set up retention', () => live.start());
@@ -114,13 +130,33 @@ function main(): void {
       if (stopping) return;
 
       const writer = createMongoEventWriter(model, config.store);
+      const letterStore = createMongoDeadLetterStore(letters, config.store);
+      const erasureGuard = createMongoErasureGuard(
+        { erasures, logs: model },
+        { timeoutMs: config.store.writeTimeoutMs },
+      );
+      const recorder = createProgressRecorder({
+        write: mongoProgressWrite(partitionProgressModel(connection), { timeoutMs: PROGRESS_WRITE_TIMEOUT_MS }),
+        logger,
+        onFailure: () => metrics.progressWriteFailures.inc(),
+      });
+      watermark = recorder;
       consumer = createLogConsumer({
         kafka,
         config: config.consumer,
-        persist: (messages) => persistBatch(messages, { writer, deadLetters: publisher, logger, metrics }),
+        persist: (messages) =>
+          persistBatch(messages, {
+            writer,
+            deadLetters: publisher,
+            letterStore,
+            erasures: erasureGuard,
+            logger,
+            metrics,
+          }),
         logger,
         metrics,
         progress,
+        watermark: recorder,
         onFatal: (error) => handle.exit(1, 'the consumer crashed and will not restart', error),
       });
       const started = consumer;
@@ -130,6 +166,7 @@ function main(): void {
         groupId: config.consumer.groupId,
         topic: config.consumer.topic,
         progress,
+        watermark: recorder,
         intervalMs: config.health.lagCheckIntervalMs,
         logger,
       });
@@ -147,6 +184,9 @@ function main(): void {
     },
   });
 }
+
+/** A progress write is small; one slower than this is abandoned and carried by the next. */
+const PROGRESS_WRITE_TIMEOUT_MS = 2000;
 
 async function pingMongo(current: Connection | undefined): Promise<boolean> {
   if (current?.db === undefined || current.readyState !== ConnectionStates.connected) return false;

@@ -6,6 +6,8 @@ export interface WorkerMetrics {
   readonly messagesConsumed: Counter;
   readonly eventsStored: Counter;
   readonly eventsDuplicate: Counter;
+  readonly eventsErased: Counter;
+  readonly progressWriteFailures: Counter;
   readonly eventsDeadLettered: Counter<'reason'>;
   readonly batchSize: Histogram;
   readonly storeWriteSeconds: Histogram;
@@ -49,6 +51,16 @@ export function createWorkerMetrics(options: { progress: ProgressTracker; defaul
     eventsDuplicate: new Counter({
       name: 'worker_events_duplicate_total',
       help: 'Events already stored (redeliveries), counted as success.',
+      registers,
+    }),
+    eventsErased: new Counter({
+      name: 'worker_events_erased_total',
+      help: 'Events not stored (or removed right after the write) because their user was erased after they were received.',
+      registers,
+    }),
+    progressWriteFailures: new Counter({
+      name: 'worker_progress_write_failures_total',
+      help: 'Partition progress (watermark) writes that failed or timed out; the next one carries the same news.',
       registers,
     }),
     eventsDeadLettered: new Counter({

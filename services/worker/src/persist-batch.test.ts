@@ -1,8 +1,10 @@
 import pino from 'pino';
 import { completeEvent, encodeEvent, type ActivityEvent } from '@activity-logger/shared';
 import type { ConsumedMessage } from './consumed-message';
+import type { DeadLetterStore } from './dead-letter-store';
 import type { DeadLetter, DeadLetterPublisher } from './dead-letters';
 import { DeadLetterPublishError, StoreUnavailableError } from './errors';
+import { FakeErasureGuard } from './fake-erasure-guard';
 import { FakeEventWriter } from './fake-event-writer';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics';
 import { createProgressTracker } from './progress';
@@ -29,6 +31,17 @@ function event(n: number, overrides: Partial<ActivityEvent> = {}): ActivityEvent
   };
 }
 
+class FakeLetterStore implements DeadLetterStore {
+  readonly recorded: DeadLetter[] = [];
+  fail = false;
+
+  record(letters: readonly DeadLetter[]): Promise<void> {
+    if (this.fail) return Promise.reject(new StoreUnavailableError('store down', new Error('reset')));
+    this.recorded.push(...letters);
+    return Promise.resolve();
+  }
+}
+
 let nextOffset = 0;
 function message(value: string | null, headers: Record<string, string> = {}): ConsumedMessage {
   const offset = String(nextOffset++);
@@ -51,13 +64,24 @@ async function counter(metrics: WorkerMetrics, name: string, labels: Record<stri
 describe('persistBatch', () => {
   let writer: FakeEventWriter;
   let deadLetters: FakeDeadLetters;
+  let letterStore: FakeLetterStore;
+  let erasures: FakeErasureGuard;
   let metrics: WorkerMetrics;
   const logger = pino({ level: 'silent' });
-  const deps = (): Parameters<typeof persistBatch>[1] => ({ writer, deadLetters, logger, metrics });
+  const deps = (): Parameters<typeof persistBatch>[1] => ({
+    writer,
+    deadLetters,
+    letterStore,
+    erasures,
+    logger,
+    metrics,
+  });
 
   beforeEach(() => {
     writer = new FakeEventWriter();
     deadLetters = new FakeDeadLetters();
+    letterStore = new FakeLetterStore();
+    erasures = new FakeErasureGuard();
     metrics = createWorkerMetrics({ progress: createProgressTracker(), defaultMetrics: false });
   });
 
@@ -66,7 +90,9 @@ describe('persistBatch', () => {
 
     const outcomes = await persistBatch(messages, deps());
 
-    expect(outcomes).toEqual(messages.map((m) => ({ offset: m.offset, kind: 'stored' })));
+    expect(outcomes).toEqual(
+      messages.map((m) => ({ offset: m.offset, kind: 'stored', receivedAt: new Date('2026-01-02T03:04:05Z') })),
+    );
     expect(writer.calls).toBe(1);
     expect([...writer.stored.keys()]).toEqual(['event-0', 'event-1', 'event-2']);
     expect(writer.stored.get('event-1')).toEqual(event(1));
@@ -96,11 +122,11 @@ describe('persistBatch', () => {
     const outcomes = await persistBatch([good1, notJson, tombstone, invalid, good2], deps());
 
     expect(outcomes).toEqual([
-      { offset: good1.offset, kind: 'stored' },
+      { offset: good1.offset, kind: 'stored', receivedAt: expect.any(Date) as Date },
       { offset: notJson.offset, kind: 'dlq', reason: 'unparseable' },
       { offset: tombstone.offset, kind: 'dlq', reason: 'unparseable' },
       { offset: invalid.offset, kind: 'dlq', reason: 'schema_invalid' },
-      { offset: good2.offset, kind: 'stored' },
+      { offset: good2.offset, kind: 'stored', receivedAt: expect.any(Date) as Date },
     ]);
     expect(deadLetters.published.map((l) => [l.message, l.reason])).toEqual([
       [notJson, 'unparseable'],
@@ -183,5 +209,52 @@ describe('persistBatch', () => {
       .find((l) => l.msg === 'batch persisted');
     expect(batchLine?.traceIds).toEqual(['trace-1', 'trace-2']);
     expect(batchLine?.stored).toBe(3);
+  });
+
+  it('stores each event with its partition, offset and the time of the write', async () => {
+    const messages = [0, 1].map((n) => message(encodeEvent(event(n))));
+    const storedAt = new Date('2026-03-04T05:06:07Z');
+
+    await persistBatch(messages, { ...deps(), now: () => storedAt });
+
+    expect(writer.placements.get('event-1')).toEqual({ partition: 1, offset: Number(messages[1]?.offset), storedAt });
+  });
+
+  it('keeps every dead letter in the store as well as on the DLQ topic, before resolving', async () => {
+    const poison = message('not json');
+    await persistBatch([poison, message(encodeEvent(event(20)))], deps());
+    expect(letterStore.recorded.map((l) => [l.message, l.reason])).toEqual([[poison, 'unparseable']]);
+
+    letterStore.fail = true;
+    await expect(persistBatch([message('still not json')], deps())).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      retriable: true,
+    });
+  });
+
+  it('does not store events of a user erased after they were received, and counts them', async () => {
+    const received = new Date('2026-01-02T03:04:05Z');
+    erasures.erasures.set('user-1', new Date(received.getTime() + 1)); // after: covers them
+    erasures.erasures.set('user-2', new Date(received.getTime() - 1)); // before: does not
+    const messages = [1, 2, 4].map((n) => message(encodeEvent(event(n)))); // users 1, 2, 1
+
+    const outcomes = await persistBatch(messages, deps());
+
+    expect(outcomes.map((o) => o.kind)).toEqual(['erased', 'stored', 'erased']);
+    expect([...writer.stored.keys()]).toEqual(['event-2']);
+    expect(erasures.lookups).toBe(2);
+    expect(await counter(metrics, 'worker_events_erased_total')).toBe(2);
+  });
+
+  it('removes what it wrote when an erasure was recorded while the batch was being written', async () => {
+    const received = new Date('2026-01-02T03:04:05Z');
+    erasures.beforeSecondLook = () => erasures.erasures.set('user-1', new Date(received.getTime() + 1));
+    const messages = [1, 2].map((n) => message(encodeEvent(event(n))));
+
+    const outcomes = await persistBatch(messages, deps());
+
+    // The fake writer stored both; the second look found the erasure and removed user-1's one.
+    expect(outcomes.map((o) => o.kind)).toEqual(['erased', 'stored']);
+    expect(erasures.removed).toEqual(['event-1']);
   });
 });

@@ -1,20 +1,35 @@
-import { HEADERS, wireEventSchema, type ActivityEvent, type Logger } from '@activity-logger/shared';
+import {
+  HEADERS,
+  storeKey,
+  wireEventSchema,
+  type ActivityEvent,
+  type Logger,
+  type Placement,
+} from '@activity-logger/shared';
 import { headerText, type ConsumedMessage } from './consumed-message';
+import type { DeadLetterStore } from './dead-letter-store';
 import type { DeadLetter, DeadLetterPublisher, DeadLetterReason } from './dead-letters';
+import { isErased, type ErasureGuard } from './erasure-guard';
 import type { EventWriter } from './event-writer';
 import type { WorkerMetrics } from './metrics';
 
 /** What became of one consumed message. Every message of a handled batch gets exactly one. */
 export type MessageOutcome =
-  | { readonly offset: string; readonly kind: 'stored' }
-  | { readonly offset: string; readonly kind: 'duplicate' }
+  | { readonly offset: string; readonly kind: 'stored'; readonly receivedAt: Date }
+  | { readonly offset: string; readonly kind: 'duplicate'; readonly receivedAt: Date }
+  /** Its user was erased after the event was received: not stored (or removed right after). */
+  | { readonly offset: string; readonly kind: 'erased' }
   | { readonly offset: string; readonly kind: 'dlq'; readonly reason: DeadLetterReason };
 
 export interface PersistDeps {
   readonly writer: EventWriter;
   readonly deadLetters: DeadLetterPublisher;
+  /** The store's copy of the dead letters, written before the batch may be committed. */
+  readonly letterStore: DeadLetterStore;
+  readonly erasures: ErasureGuard;
   readonly logger: Logger;
   readonly metrics: WorkerMetrics;
+  readonly now?: () => Date;
 }
 
 type Decoded =
@@ -26,32 +41,69 @@ type Decoded =
       readonly detail: string;
     };
 
+type Valid = Extract<Decoded, { ok: true }>;
+
 /**
  * Turns one batch of Kafka messages into stored events and dead letters:
- * decode each message, write every valid event with one unordered bulk write, and publish the
- * poison ones to the DLQ. Resolves only when both the store and the DLQ acknowledged, so the
- * caller may then commit the batch's offsets (this function commits nothing). Throws a retriable
- * error when either was unavailable; calling it again with the same messages is safe.
+ * decode each message, leave out the events of erased users, write every other valid event with
+ * one unordered bulk write, and publish the poison ones to the DLQ topic and the store. Resolves
+ * only when the store and the DLQ acknowledged, so the caller may then commit the batch's offsets
+ * (this function commits nothing). Throws a retriable error when either was unavailable; calling
+ * it again with the same messages is safe.
  */
 export async function persistBatch(messages: readonly ConsumedMessage[], deps: PersistDeps): Promise<MessageOutcome[]> {
-  const { writer, deadLetters, logger, metrics } = deps;
+  const { writer, deadLetters, letterStore, erasures, logger, metrics } = deps;
+  const now = deps.now ?? (() => new Date());
   const decoded = messages.map(decodeMessage);
-  const valid = decoded.filter((entry) => entry.ok);
+  const valid = decoded.filter((entry): entry is Valid => entry.ok);
+
+  // Erasures are looked at twice, around the write. An erasure is recorded before its delete
+  // runs, so either it is recorded before the second look (which sees it and removes what this
+  // batch wrote), or the second look came first, hence the write too, and the erasure's own
+  // delete, which starts after that, finds and deletes what was written. Either way no event it
+  // covers stays stored, however the two interleave.
+  const userIds = [...new Set(valid.map((entry) => entry.event.userId))];
+  const erasedBefore = await erasures.latestErasures(userIds);
+  const skipped = new Set<Valid>();
+  const removed = new Set<Valid>();
+  const toWrite: Valid[] = [];
+  for (const entry of valid) {
+    if (isErased(erasedBefore, entry.event.userId, entry.event.receivedAt)) skipped.add(entry);
+    else toWrite.push(entry);
+  }
 
   let results: Awaited<ReturnType<EventWriter['writeBatch']>> = [];
-  if (valid.length > 0) {
+  if (toWrite.length > 0) {
+    const storedAt = now();
+    const placements: Placement[] = toWrite.map(({ message }) => ({
+      partition: message.partition,
+      offset: Number(message.offset),
+      storedAt,
+    }));
     const endTimer = metrics.storeWriteSeconds.startTimer();
     try {
-      results = await writer.writeBatch(valid.map((entry) => entry.event));
+      results = await writer.writeBatch(
+        toWrite.map((entry) => entry.event),
+        placements,
+      );
     } finally {
       endTimer();
+    }
+    const erasedAfter = await erasures.latestErasures(userIds);
+    const slipped = toWrite.filter(
+      (entry, index) =>
+        results[index]?.kind !== 'rejected' && isErased(erasedAfter, entry.event.userId, entry.event.receivedAt),
+    );
+    if (slipped.length > 0) {
+      await erasures.removeStored(slipped.map(({ event }) => storeKey(event.source, event.eventId)));
+      for (const entry of slipped) removed.add(entry);
     }
   }
 
   const outcomes: MessageOutcome[] = [];
   const letters: DeadLetter[] = [];
   const traceIds = new Map<DeadLetter, string | undefined>();
-  let validIndex = 0;
+  let writtenIndex = 0;
   for (const entry of decoded) {
     const { offset } = entry.message;
     if (!entry.ok) {
@@ -61,8 +113,12 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
       outcomes.push({ offset, kind: 'dlq', reason: entry.reason });
       continue;
     }
-    const result = results[validIndex];
-    validIndex += 1;
+    if (skipped.has(entry)) {
+      outcomes.push({ offset, kind: 'erased' });
+      continue;
+    }
+    const result = results[writtenIndex];
+    writtenIndex += 1;
     if (result === undefined) throw new Error(`the writer returned no result for offset ${offset}`);
     if (result.kind === 'rejected') {
       const letter: DeadLetter = {
@@ -73,8 +129,10 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
       letters.push(letter);
       traceIds.set(letter, entry.event.traceId);
       outcomes.push({ offset, kind: 'dlq', reason: 'store_rejected' });
+    } else if (removed.has(entry)) {
+      outcomes.push({ offset, kind: 'erased' });
     } else {
-      outcomes.push({ offset, kind: result.kind });
+      outcomes.push({ offset, kind: result.kind, receivedAt: entry.event.receivedAt });
       if (logger.isLevelEnabled('debug')) {
         logger.debug(
           { traceId: entry.event.traceId, eventId: entry.event.eventId, partition: entry.message.partition, offset },
@@ -84,7 +142,9 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
     }
   }
 
-  await deadLetters.publish(letters);
+  // Both copies before the commit: a letter only on the topic would be invisible to receipts.
+  const failedAt = now();
+  await Promise.all([deadLetters.publish(letters), letterStore.record(letters, failedAt)]);
   for (const letter of letters) {
     logger.warn(
       {
@@ -104,6 +164,7 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
   metrics.batchSize.observe(messages.length);
   metrics.eventsStored.inc(counts.stored);
   metrics.eventsDuplicate.inc(counts.duplicate);
+  metrics.eventsErased.inc(counts.erased);
   for (const letter of letters) metrics.eventsDeadLettered.inc({ reason: letter.reason });
   const first = messages[0];
   logger.info(
@@ -135,9 +196,10 @@ function batchTraceIds(traceIds: readonly string[]): { traceIds: string[]; trace
 export function countOutcomes(outcomes: readonly MessageOutcome[]): {
   stored: number;
   duplicate: number;
+  erased: number;
   deadLettered: number;
 } {
-  const counts = { stored: 0, duplicate: 0, deadLettered: 0 };
+  const counts = { stored: 0, duplicate: 0, erased: 0, deadLettered: 0 };
   for (const outcome of outcomes) {
     if (outcome.kind === 'dlq') counts.deadLettered += 1;
     else counts[outcome.kind] += 1;

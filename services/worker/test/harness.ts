@@ -4,16 +4,22 @@ import {
   completeEvent,
   connectMongo,
   DEFAULT_MAX_BATCH_BYTES,
+  deadLetterModel,
   encodeEvent,
   ensureTopics,
+  erasureModel,
   HEADERS,
   logModel,
+  partitionProgressModel,
   PRODUCER_DEFAULTS,
   type ActivityEvent,
   type LogModel,
 } from '@activity-logger/shared';
 import { createLogConsumer, type LogConsumer } from '../src/consumer';
+import { createMongoDeadLetterStore } from '../src/dead-letter-store';
 import { createKafkaDeadLetterPublisher, type KafkaDeadLetterPublisher } from '../src/dead-letters';
+import { createMongoErasureGuard } from '../src/erasure-guard';
+import { createProgressRecorder, mongoProgressWrite, type ProgressRecorder } from '../src/partition-progress';
 import { createMongoEventWriter } from '../src/event-writer';
 import { createWorkerMetrics, type WorkerMetrics } from '../src/metrics';
 import { persistBatch } from '../src/persist-batch';
@@ -32,6 +38,7 @@ export interface TestWorker {
   readonly progress: ProgressTracker;
   readonly deadLetters: KafkaDeadLetterPublisher;
   readonly metrics: WorkerMetrics;
+  readonly watermark: ProgressRecorder;
   stop(): Promise<void>;
 }
 
@@ -51,7 +58,18 @@ export async function startTestWorker(options: {
     config: { topic: options.dlqTopic, maxBatchBytes: DEFAULT_MAX_BATCH_BYTES },
   });
   await deadLetters.connect();
-  const writer = createMongoEventWriter(options.model, { writeTimeoutMs: options.writeTimeoutMs ?? 10_000 });
+  const writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
+  const writer = createMongoEventWriter(options.model, { writeTimeoutMs });
+  const connection = options.model.db;
+  const letterStore = createMongoDeadLetterStore(deadLetterModel(connection), { writeTimeoutMs });
+  const erasures = createMongoErasureGuard(
+    { erasures: erasureModel(connection), logs: options.model },
+    { timeoutMs: writeTimeoutMs },
+  );
+  const watermark = createProgressRecorder({
+    write: mongoProgressWrite(partitionProgressModel(connection), { timeoutMs: 2000 }),
+    logger: silentLogger,
+  });
   const fatal: Error[] = [];
   const consumer = createLogConsumer({
     kafka: options.kafka,
@@ -63,10 +81,12 @@ export async function startTestWorker(options: {
       heartbeatIntervalMs: 1000,
       retry: options.retry ?? { initialMs: 100, maxMs: 1000 },
     },
-    persist: (messages) => persistBatch(messages, { writer, deadLetters, logger: silentLogger, metrics }),
+    persist: (messages) =>
+      persistBatch(messages, { writer, deadLetters, letterStore, erasures, logger: silentLogger, metrics }),
     logger: silentLogger,
     metrics,
     progress,
+    watermark,
     onFatal: (error) => fatal.push(error),
   });
   await consumer.start();
@@ -76,8 +96,10 @@ export async function startTestWorker(options: {
     progress,
     deadLetters,
     metrics,
+    watermark,
     async stop() {
       await consumer.stop();
+      await watermark.flush();
       await deadLetters.disconnect();
       if (fatal.length > 0) throw new Error(`the consumer crashed: ${fatal[0]?.message}`, { cause: fatal[0] });
     },

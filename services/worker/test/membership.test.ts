@@ -44,6 +44,7 @@ describe('a worker that lost its group membership during a batch', () => {
       logger: silentLogger,
       metrics: createWorkerMetrics({ progress, defaultMetrics: false }),
       progress,
+      watermark: { record: () => undefined, flush: () => Promise.resolve() },
       config: {
         topic,
         groupId,
@@ -59,7 +60,9 @@ describe('a worker that lost its group membership during a batch', () => {
           const until = Date.now() + 9000;
           while (Date.now() < until);
         }
-        return Promise.resolve(messages.map((message) => ({ offset: message.offset, kind: 'stored' as const })));
+        return Promise.resolve(
+          messages.map((message) => ({ offset: message.offset, kind: 'stored' as const, receivedAt: new Date() })),
+        );
       },
       onFatal: (error) => fatal.push(error),
     });

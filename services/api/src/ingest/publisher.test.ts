@@ -1,6 +1,13 @@
-import type { Message, Producer, ProducerRecord } from 'kafkajs';
+import type { Message, Producer, ProducerRecord, RecordMetadata } from 'kafkajs';
 import { completeEvent, recordBytes, type ActivityEvent } from '@activity-logger/shared';
-import { createKafkaPublisher, PublishError, type PublisherOptions } from './publisher';
+import { createKafkaPublisher, PublishError, recordingPartitioner, type PublisherOptions } from './publisher';
+
+/** Users whose id starts with "b" go to partition 1, everyone else to partition 0. */
+const partitions = recordingPartitioner(
+  () =>
+    ({ message }) =>
+      String(message.key).startsWith('b') ? 1 : 0,
+);
 
 /**
  * The coalescing logic against a scripted producer: when sends happen and with what, and how
@@ -20,9 +27,24 @@ class ScriptedProducer {
     this.listeners.get(this.events.CONNECT)?.();
     return Promise.resolve();
   }
-  send(record: ProducerRecord) {
+  /** Each partition's next offset, as a broker would hand them out. */
+  private readonly logEnd = new Map<number, number>();
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
     this.sends.push(record.messages);
-    return this.outcome(record.messages);
+    // As kafkajs does: each message through the partitioner, then one base offset per partition.
+    const partitioner = partitions.createPartitioner();
+    const perPartition = new Map<number, number>();
+    for (const message of record.messages) {
+      const partition = partitioner({ topic: record.topic, partitionMetadata: [], message });
+      perPartition.set(partition, (perPartition.get(partition) ?? 0) + 1);
+    }
+    return this.outcome(record.messages).then(() =>
+      [...perPartition].map(([partition, count]) => {
+        const baseOffset = this.logEnd.get(partition) ?? 0;
+        this.logEnd.set(partition, baseOffset + count);
+        return { topicName: record.topic, partition, errorCode: 0, baseOffset: String(baseOffset) };
+      }),
+    );
   }
 }
 
@@ -45,7 +67,12 @@ const soon = () => Date.now() + 2000;
 
 function setUp(overrides: Partial<PublisherOptions> = {}) {
   const producer = new ScriptedProducer();
-  const publisher = createKafkaPublisher(producer as unknown as Producer, { ...options, ...overrides }, observer);
+  const publisher = createKafkaPublisher(
+    producer as unknown as Producer,
+    { ...options, ...overrides },
+    observer,
+    partitions,
+  );
   return { producer, publisher };
 }
 
@@ -120,5 +147,24 @@ describe('createKafkaPublisher', () => {
     await queued;
     expect(producer.sends).toHaveLength(1);
     await expect(publisher.publish([event()], soon())).rejects.toMatchObject({ code: 'PUBLISHER_CLOSED' });
+  });
+
+  it("resolves each request with its events' partitions and offsets, in the order it gave them", async () => {
+    const { publisher } = setUp();
+    const [first, second] = await Promise.all([
+      publisher.publish([event('a1'), event('b1'), event('a2')], soon()),
+      publisher.publish([event('b2'), event('a3')], soon()),
+    ]);
+    expect(first).toEqual([
+      { partition: 0, offset: 0 },
+      { partition: 1, offset: 0 },
+      { partition: 0, offset: 1 },
+    ]);
+    expect(second).toEqual([
+      { partition: 1, offset: 1 },
+      { partition: 0, offset: 2 },
+    ]);
+    // A later send continues where the broker's offsets are.
+    expect(await publisher.publish([event('a4')], soon())).toEqual([{ partition: 0, offset: 3 }]);
   });
 });

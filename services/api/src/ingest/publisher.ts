@@ -1,4 +1,4 @@
-import type { Message, Producer } from 'kafkajs';
+import { Partitioners, type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
 import {
   AppError,
   encodeEvent,
@@ -8,9 +8,18 @@ import {
   type ActivityEvent,
 } from '@activity-logger/shared';
 
-/** Hands events to Kafka; resolves only once the broker acknowledged every one with acks=all. */
+/** Where Kafka put an event, from the broker's acknowledgement. */
+export interface EventPlacement {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/**
+ * Hands events to Kafka; resolves only once the broker acknowledged every one with acks=all, with
+ * each event's placement at its index (undefined where the acknowledgement did not say).
+ */
 export interface EventPublisher {
-  publish(events: readonly ActivityEvent[], deadline: number): Promise<void>;
+  publish(events: readonly ActivityEvent[], deadline: number): Promise<ReadonlyArray<EventPlacement | undefined>>;
   /** Stops taking events and waits for what is queued or in flight. */
   close(): Promise<void>;
 }
@@ -35,9 +44,37 @@ export interface PublisherObserver {
   failed(events: number, error: unknown): void;
 }
 
+/**
+ * kafkajs answers a send with one base offset per partition, not per message; the messages of one
+ * send to one partition get consecutive offsets in the order they were given. What is missing is
+ * which partition each message went to: this partitioner wrapper remembers it, per message object,
+ * for the publisher to read back once the send is acknowledged. The producer must be created with
+ * its `createPartitioner`.
+ */
+export interface PartitionRecorder {
+  readonly createPartitioner: ICustomPartitioner;
+  partitionOf(message: Message): number | undefined;
+}
+
+export function recordingPartitioner(base: ICustomPartitioner = Partitioners.DefaultPartitioner): PartitionRecorder {
+  const chosen = new WeakMap<Message, number>();
+  return {
+    createPartitioner: () => {
+      const partitioner = base();
+      return (args) => {
+        const partition = partitioner(args);
+        chosen.set(args.message, partition);
+        return partition;
+      };
+    },
+    partitionOf: (message) => chosen.get(message),
+  };
+}
+
 interface Request {
   remaining: number;
   settled: boolean;
+  readonly placements: (EventPlacement | undefined)[];
   resolve(): void;
   reject(error: PublishError): void;
 }
@@ -46,6 +83,8 @@ interface Queued {
   readonly message: Message;
   readonly bytes: number;
   readonly request: Request;
+  /** The event's index in its request. */
+  readonly index: number;
 }
 
 /**
@@ -63,6 +102,7 @@ export function createKafkaPublisher(
   producer: Producer,
   options: PublisherOptions,
   observer: PublisherObserver,
+  partitions: PartitionRecorder,
 ): EventPublisher {
   const queue: Queued[] = [];
   let queuedBytes = 0;
@@ -110,14 +150,24 @@ export function createKafkaPublisher(
     const started = process.hrtime.bigint();
     try {
       if (!connected) await producer.connect();
-      await producer.send({
+      const acknowledged = await producer.send({
         topic: options.topic,
         acks: -1,
         timeout: options.ackTimeoutMs,
         messages: chunk.map((item) => item.message),
       });
       observer.produced(chunk.length, Number(process.hrtime.bigint() - started) / 1e9);
+      const nextOffset = new Map<number, number>();
+      for (const { topicName, partition, baseOffset } of acknowledged) {
+        if (topicName === options.topic) nextOffset.set(partition, Number(baseOffset));
+      }
       for (const item of chunk) {
+        const partition = partitions.partitionOf(item.message);
+        const offset = partition === undefined ? undefined : nextOffset.get(partition);
+        if (partition !== undefined && offset !== undefined) {
+          item.request.placements[item.index] = { partition, offset };
+          nextOffset.set(partition, offset + 1);
+        }
         item.request.remaining -= 1;
         if (item.request.remaining === 0) settle(item.request);
       }
@@ -166,8 +216,8 @@ export function createKafkaPublisher(
   return {
     publish(events, deadline) {
       if (closed) return Promise.reject(new PublishError('PUBLISHER_CLOSED', 'The API is shutting down.'));
-      if (events.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
+      if (events.length === 0) return Promise.resolve([]);
+      return new Promise<ReadonlyArray<EventPlacement | undefined>>((resolve, reject) => {
         const timer = setTimeout(
           () => settle(request, new PublishError('PUBLISH_TIMEOUT', 'Kafka did not acknowledge in time.')),
           Math.max(0, deadline - Date.now()),
@@ -175,16 +225,17 @@ export function createKafkaPublisher(
         const request: Request = {
           remaining: events.length,
           settled: false,
+          placements: new Array<EventPlacement | undefined>(events.length).fill(undefined),
           resolve: () => {
             clearTimeout(timer);
-            resolve();
+            resolve(request.placements);
           },
           reject: (error) => {
             clearTimeout(timer);
             reject(error);
           },
         };
-        for (const event of events) {
+        for (const [index, event] of events.entries()) {
           const value = encodeEvent(event);
           const message: Message = {
             key: event.userId,
@@ -196,7 +247,7 @@ export function createKafkaPublisher(
             },
           };
           const bytes = recordBytes(message);
-          queue.push({ message, bytes, request });
+          queue.push({ message, bytes, request, index });
           queuedBytes += bytes;
         }
         schedule();

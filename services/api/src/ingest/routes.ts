@@ -1,6 +1,7 @@
 import { Router, type ErrorRequestHandler, type Response } from 'express';
 import { completeEvent, mintEventId, type ActivityEvent, type ClientEvent, type Logger } from '@activity-logger/shared';
 import { requireScope, sourceOf } from '../auth/authenticate';
+import { statusUrl } from '../delivery/status-url';
 import { HttpError, validationFailed } from '../http/errors';
 import { jsonBody } from '../http/json-body';
 import type { RateLimits } from '../http/rate-limits';
@@ -37,8 +38,9 @@ export function ingestRoutes(deps: IngestDeps): Router {
     const events: ActivityEvent[] = clientEvents.map((event) =>
       completeEvent(event, { receivedAt, traceId, source, mintId: mintEventId }),
     );
+    let placements: Awaited<ReturnType<EventPublisher['publish']>>;
     try {
-      await publisher.publish(events, receivedAt.getTime() + deps.produceTimeoutMs);
+      placements = await publisher.publish(events, receivedAt.getTime() + deps.produceTimeoutMs);
     } catch (error) {
       if (!(error instanceof PublishError)) throw error;
       logger.warn({ traceId, events: events.length, code: error.code, err: error.cause }, 'events not acknowledged');
@@ -48,26 +50,40 @@ export function ingestRoutes(deps: IngestDeps): Router {
       });
     }
     metrics.eventsAccepted.inc(events.length);
-    return { traceId, events };
+    const statusUrls = events.map((event, index) => statusUrl(event, placements[index]));
+    return { traceId, events, statusUrls };
   }
 
   // Scope and an exhausted budget are checked before a byte of the body is read.
   const guard = [requireScope('ingest'), deps.rateLimits.ingestGate];
 
   router.post('/api/logs', ...guard, ...jsonBody(SINGLE_BODY_LIMIT), async (req, res) => {
-    const { traceId, events } = await accept(validateEvent(req.body), (event) => [event], res);
+    const { traceId, events, statusUrls } = await accept(validateEvent(req.body), (event) => [event], res);
     const [event] = events as [ActivityEvent];
+    const [location] = statusUrls as [string];
     logger.info(
       { traceId, eventId: event.eventId, userId: event.userId, action: event.action, source: event.source },
       'event accepted',
     );
-    res.status(202).json({ status: 'Logged', traceId, eventId: event.eventId, message: 'Event queued successfully' });
+    res.status(202).location(location).json({
+      status: 'Logged',
+      traceId,
+      eventId: event.eventId,
+      message: 'Event queued successfully',
+      statusUrl: location,
+    });
   });
 
   router.post('/api/logs/batch', ...guard, ...jsonBody(BATCH_BODY_LIMIT), async (req, res) => {
-    const { traceId, events } = await accept(validateBatch(req.body), (batch) => batch, res);
+    const { traceId, events, statusUrls } = await accept(validateBatch(req.body), (batch) => batch, res);
     logger.info({ traceId, count: events.length, source: events[0]?.source }, 'batch accepted');
-    res.status(202).json({ status: 'Logged', traceId, count: events.length, eventIds: events.map((e) => e.eventId) });
+    res.status(202).json({
+      status: 'Logged',
+      traceId,
+      count: events.length,
+      eventIds: events.map((e) => e.eventId),
+      statusUrls,
+    });
   });
 
   // A request refused as invalid is charged by its size (see chargeRefused), then answered as usual.

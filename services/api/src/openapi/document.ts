@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { clientEventSchema, eventIdSchema, sourceSchema } from '@activity-logger/shared';
 import { MAX_BATCH_EVENTS } from '../ingest/validation';
 import { getOneQuerySchema, listQuerySchema } from '../query/routes';
+import { deliveryPaths } from './delivery-paths';
 
 /**
  * The OpenAPI 3.1 document, generated with zod's own `z.toJSONSchema` from the schemas that
@@ -21,6 +22,17 @@ const storedEventSchema = z.strictObject({
   receivedAt: isoInstant,
   traceId: z.string(),
   source: sourceSchema.optional().meta({ description: 'the name of the API key that sent the event' }),
+  storedAt: isoInstant.optional().meta({ description: 'when the worker stored it' }),
+});
+
+const completeThroughSchema = isoInstant.nullable().meta({
+  description:
+    'every event accepted (202) before this instant is stored or dead-lettered, so an empty answer for a time ' +
+    'before it means "nothing happened", after it "not yet"; null when unknown',
+});
+
+const statusUrlSchema = z.string().meta({
+  description: "this event's receipt: /api/logs/<eventId>/status?source=…&at=<partition>:<offset>",
 });
 
 const errorSchema = z.strictObject({
@@ -38,6 +50,7 @@ const acceptedSchema = z.strictObject({
   traceId: z.string(),
   eventId: eventIdSchema,
   message: z.string(),
+  statusUrl: statusUrlSchema,
 });
 
 const batchAcceptedSchema = z.strictObject({
@@ -45,9 +58,18 @@ const batchAcceptedSchema = z.strictObject({
   traceId: z.string(),
   count: z.number().int().min(1).max(MAX_BATCH_EVENTS),
   eventIds: z.array(eventIdSchema),
+  statusUrls: z.array(statusUrlSchema).meta({ description: 'the receipts, in the order of eventIds' }),
 });
 
-const pageSchema = z.strictObject({ data: z.array(storedEventSchema), nextCursor: z.string().nullable() });
+const pageSchema = z.strictObject({
+  data: z.array(storedEventSchema),
+  nextCursor: z.string().nullable(),
+  completeThrough: completeThroughSchema,
+});
+
+const completeThroughHeader = {
+  'X-Complete-Through': { schema: { type: 'string', format: 'date-time' }, description: 'completeThrough, when known' },
+};
 
 const batchRequestSchema = z.strictObject({
   events: z.array(clientEventSchema).min(1).max(MAX_BATCH_EVENTS),
@@ -136,13 +158,22 @@ export function openApiDocument(): JsonSchema {
             required: true,
             content: { 'application/json': { schema: jsonSchema(clientEventSchema, 'input') } },
           },
-          responses: { '202': json(acceptedSchema, 'Kafka acknowledged the event.'), ...ingestErrors },
+          responses: {
+            '202': {
+              ...json(acceptedSchema, 'Kafka acknowledged the event.'),
+              headers: { Location: { schema: { type: 'string' }, description: 'the statusUrl' } },
+            },
+            ...ingestErrors,
+          },
         },
         get: {
           summary: 'Query events',
           description: 'Scope: read. Newest first by (timestamp, source/eventId) unless order=asc; keyset pages.',
           parameters: queryParameters(listQuerySchema),
-          responses: { '200': json(pageSchema, 'One page of events.'), ...readErrors },
+          responses: {
+            '200': { ...json(pageSchema, 'One page of events.'), headers: completeThroughHeader },
+            ...readErrors,
+          },
         },
       },
       '/api/logs/batch': {
@@ -174,6 +205,7 @@ export function openApiDocument(): JsonSchema {
           },
         },
       },
+      ...deliveryPaths({ json, error, jsonSchema, queryParameters, readErrors, common, completeThroughHeader }),
     },
   };
 }

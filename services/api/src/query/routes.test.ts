@@ -2,6 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import pino from 'pino';
 import { createApp } from '../app';
 import { configurationLine, generateApiKey, KeyRing, parseKeyLines } from '../auth/api-keys';
+import { FakeDeliveryStore } from '../delivery/fake-delivery-store';
 import { createApiMetrics } from '../metrics';
 import { FakeLogReader } from './fake-log-reader';
 
@@ -20,8 +21,13 @@ describe('query routes', () => {
         rateLimits: { windowSeconds: 60, ingestEvents: 100, readRequests: 100 },
       },
       keys: new KeyRing(parseKeyLines([configurationLine('reader', ['read'], key)]).keys),
-      publisher: { publish: () => Promise.resolve(), close: () => Promise.resolve() },
+      publisher: { publish: () => Promise.resolve([]), close: () => Promise.resolve() },
       reader,
+      delivery: {
+        topic: 't',
+        store: new FakeDeliveryStore(),
+        watermark: { completeThrough: () => Promise.resolve(null) },
+      },
       logger: pino({ level: 'silent' }),
       metrics: createApiMetrics(),
     });

@@ -8,6 +8,7 @@ import {
   type StoredEvent,
 } from '@activity-logger/shared';
 import { requireScope } from '../auth/authenticate';
+import type { WatermarkReader } from '../delivery/watermark';
 import { clientGone } from '../http/client-gone';
 import { HttpError, notFound, validationFailed, type ErrorDetail } from '../http/errors';
 import type { RateLimits } from '../http/rate-limits';
@@ -85,7 +86,12 @@ function sendEvents(res: Response, body: unknown) {
   res.json(body);
 }
 
-export function queryRoutes(deps: { reader: LogReader; cursorSecret: string; rateLimits: RateLimits }): Router {
+export function queryRoutes(deps: {
+  reader: LogReader;
+  cursorSecret: string;
+  rateLimits: RateLimits;
+  watermark: WatermarkReader;
+}): Router {
   const { reader } = deps;
   const cursors = new CursorCodec(deps.cursorSecret);
   const router = Router();
@@ -108,14 +114,19 @@ export function queryRoutes(deps: { reader: LogReader; cursorSecret: string; rat
     if (cursor !== undefined && after === undefined) {
       throw validationFailed([{ path: 'cursor', message: 'is not a cursor returned for this query' }]);
     }
+    // Asked before the page: it only moves forward, so read first it can only understate.
+    const watermark = deps.watermark.completeThrough();
     const page = await reader
       .find({ ...filters, limit, after }, { signal: clientGone(res) })
       .catch((error: unknown) => {
         throw unavailable(error);
       });
+    const completeThrough = (await watermark)?.toISOString() ?? null;
+    if (completeThrough !== null) res.setHeader('X-Complete-Through', completeThrough);
     sendEvents(res, {
       data: page.events,
       nextCursor: page.next === undefined ? null : cursors.encode(page.next, boundTo),
+      completeThrough,
     });
   });
 

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createApp } from '../app';
 import { configurationLine, generateApiKey, KeyRing, parseKeyLines } from '../auth/api-keys';
 import { FakeLogReader } from '../query/fake-log-reader';
+import { FakeDeliveryStore } from '../delivery/fake-delivery-store';
 import { createApiMetrics } from '../metrics';
 
 /** The viewer's files: public, under the API's CSP, and a clear answer when they are not built. */
@@ -27,8 +28,13 @@ describe('viewer routes', () => {
         rateLimits: { windowSeconds: 60, ingestEvents: 100, readRequests: 100 },
       },
       keys: new KeyRing(parseKeyLines([configurationLine('reader', ['read'], generateApiKey())]).keys),
-      publisher: { publish: () => Promise.resolve(), close: () => Promise.resolve() },
+      publisher: { publish: () => Promise.resolve([]), close: () => Promise.resolve() },
       reader: new FakeLogReader([]),
+      delivery: {
+        topic: 't',
+        store: new FakeDeliveryStore(),
+        watermark: { completeThrough: () => Promise.resolve(null) },
+      },
       logger: pino({ level: 'silent' }),
       metrics: createApiMetrics(),
       viewerDir,

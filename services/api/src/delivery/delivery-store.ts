@@ -1,0 +1,142 @@
+import { mongo, type Connection } from 'mongoose';
+import {
+  deadLetterModel,
+  erasureModel,
+  logModel,
+  partitionProgressModel,
+  progressId,
+  type DeadLetterDocument,
+  type ErasureDocument,
+  type LogDocument,
+  type PartitionProgressDocument,
+} from '@activity-logger/shared';
+import { HttpError } from '../http/errors';
+
+/** A dead letter as a receipt shows it. */
+export type LetterSummary = Pick<DeadLetterDocument, '_id' | 'reason' | 'detail' | 'failedAt' | 'state'>;
+
+/** The store reads and writes behind receipts, the watermark and erasures. */
+export interface DeliveryStore {
+  progressOf(topic: string, partition: number): Promise<PartitionProgressDocument | null>;
+  allProgress(topic: string): Promise<PartitionProgressDocument[]>;
+  /** The dead letters of this event (a letter without a source matches any source). */
+  lettersOf(eventId: string, source: string | undefined): Promise<LetterSummary[]>;
+  recordErasure(erasure: ErasureDocument): Promise<void>;
+  /** Deletes the user's stored events received before `before`; resolves with how many. */
+  deleteEventsOf(userId: string, before: Date): Promise<number>;
+  setErasureDeleted(id: string, deleted: number): Promise<void>;
+  /** Newest first by (requestedAt, _id); `after` is where the previous page ended. */
+  listErasures(query: {
+    userId?: string | undefined;
+    limit: number;
+    after?: { requestedAt: Date; id: string } | undefined;
+  }): Promise<ErasureDocument[]>;
+}
+
+/** Reads are bounded like the log reader's; an erasure's delete may take as long as it needs. */
+export function createMongoDeliveryStore(connection: Connection, options: { timeoutMs: number }): DeliveryStore {
+  const progress = partitionProgressModel(connection)
+    .collection as unknown as mongo.Collection<PartitionProgressDocument>;
+  const letters = deadLetterModel(connection).collection as unknown as mongo.Collection<DeadLetterDocument>;
+  const erasures = erasureModel(connection).collection as unknown as mongo.Collection<ErasureDocument>;
+  const logs = logModel(connection).collection as unknown as mongo.Collection<LogDocument>;
+  const { timeoutMs } = options;
+
+  return {
+    progressOf: (topic, partition) =>
+      unavailableAs503(progress.findOne({ _id: progressId(topic, partition) }, { maxTimeMS: timeoutMs })),
+    allProgress: (topic) => progress.find({ topic }, { maxTimeMS: timeoutMs }).toArray(),
+    lettersOf: (eventId, source) =>
+      unavailableAs503(
+        letters
+          .find(
+            { eventId, ...(source === undefined ? {} : { $or: [{ source }, { source: { $exists: false } }] }) },
+            {
+              projection: { _id: 1, reason: 1, detail: 1, failedAt: 1, state: 1 },
+              sort: { failedAt: -1, _id: -1 },
+              limit: 10,
+              maxTimeMS: timeoutMs,
+            },
+          )
+          .toArray(),
+      ),
+    async recordErasure(erasure) {
+      await unavailableAs503(erasures.insertOne(erasure));
+    },
+    async deleteEventsOf(userId, before) {
+      const result = await unavailableAs503(logs.deleteMany({ userId, receivedAt: { $lt: before } }));
+      return result.deletedCount;
+    },
+    async setErasureDeleted(id, deleted) {
+      await unavailableAs503(erasures.updateOne({ _id: id }, { $set: { deleted } }));
+    },
+    listErasures: ({ userId, limit, after }) => {
+      const conditions: mongo.Filter<ErasureDocument>[] = [];
+      if (userId !== undefined) conditions.push({ userId });
+      if (after !== undefined) {
+        conditions.push({
+          $or: [
+            { requestedAt: { $lt: after.requestedAt } },
+            { requestedAt: after.requestedAt, _id: { $lt: after.id } },
+          ],
+        });
+      }
+      return unavailableAs503(
+        erasures
+          .find(conditions.length === 0 ? {} : { $and: conditions }, {
+            sort: { requestedAt: -1, _id: -1 },
+            limit,
+            maxTimeMS: timeoutMs,
+          })
+          .toArray(),
+      );
+    },
+  };
+}
+
+/** The store being away or slow is a 503 the client may retry, as for queries. */
+async function unavailableAs503<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (
+      error instanceof mongo.MongoNetworkError ||
+      error instanceof mongo.MongoServerSelectionError ||
+      (error instanceof mongo.MongoServerError && [50, 262].includes(Number(error.code)))
+    ) {
+      throw new HttpError(503, 'STORE_UNAVAILABLE', 'The event store cannot be reached right now; retry later.', {
+        retryAfterSeconds: 5,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The API takes events before it reaches the store (see deferredLogReader); until then the routes
+ * that need the store answer 503 STORE_UNAVAILABLE with Retry-After.
+ */
+export function deferredDeliveryStore(): { store: DeliveryStore; attach(store: DeliveryStore): void } {
+  let current: DeliveryStore | undefined;
+  const use = (): DeliveryStore => {
+    if (current !== undefined) return current;
+    throw new HttpError(503, 'STORE_UNAVAILABLE', 'The event store is not reachable yet; retry later.', {
+      retryAfterSeconds: 5,
+    });
+  };
+  return {
+    store: {
+      progressOf: (topic, partition) => use().progressOf(topic, partition),
+      allProgress: (topic) => use().allProgress(topic),
+      lettersOf: (eventId, source) => use().lettersOf(eventId, source),
+      recordErasure: (erasure) => use().recordErasure(erasure),
+      deleteEventsOf: (userId, before) => use().deleteEventsOf(userId, before),
+      setErasureDeleted: (id, deleted) => use().setErasureDeleted(id, deleted),
+      listErasures: (query) => use().listErasures(query),
+    },
+    attach(store) {
+      current = store;
+    },
+  };
+}

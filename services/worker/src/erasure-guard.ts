@@ -1,0 +1,68 @@
+import type { mongo } from 'mongoose';
+import {
+  withTimeLimit,
+  type ErasureDocument,
+  type ErasureModel,
+  type LogDocument,
+  type LogModel,
+} from '@activity-logger/shared';
+import { StoreUnavailableError } from './errors';
+
+/**
+ * What the worker asks about erasures. An erasure of a user covers that user's events received
+ * before it was requested: they are never stored afterwards, whenever the worker reads them.
+ */
+export interface ErasureGuard {
+  /** The latest erasure instant of each of these users that has one (one query). */
+  latestErasures(userIds: readonly string[]): Promise<Map<string, Date>>;
+  /** Deletes these stored events by store key; resolves with how many were there. */
+  removeStored(keys: readonly string[]): Promise<number>;
+}
+
+/** Whether an erasure covers an event of this user received at `receivedAt`. */
+export function isErased(erasures: ReadonlyMap<string, Date>, userId: string, receivedAt: Date): boolean {
+  const requestedAt = erasures.get(userId);
+  return requestedAt !== undefined && requestedAt > receivedAt;
+}
+
+export function createMongoErasureGuard(
+  models: { erasures: ErasureModel; logs: LogModel },
+  options: { timeoutMs: number },
+): ErasureGuard {
+  const erasures = models.erasures.collection as unknown as mongo.Collection<ErasureDocument>;
+  const logs = models.logs.collection as unknown as mongo.Collection<LogDocument>;
+  const { timeoutMs } = options;
+
+  async function bounded<T>(what: string, work: Promise<T>): Promise<T> {
+    const answered = work.catch((error: unknown) => {
+      throw new StoreUnavailableError(`${what} failed: ${(error as Error).message}`, error);
+    });
+    return withTimeLimit(answered, timeoutMs + 1000, () => {
+      throw new StoreUnavailableError(`${what} did not answer within ${timeoutMs + 1000} ms`, undefined);
+    });
+  }
+
+  return {
+    async latestErasures(userIds) {
+      const latest = new Map<string, Date>();
+      if (userIds.length === 0) return latest;
+      const found = await bounded(
+        'reading erasures',
+        erasures
+          .find({ userId: { $in: [...userIds] } }, { projection: { userId: 1, requestedAt: 1 }, maxTimeMS: timeoutMs })
+          .toArray(),
+      );
+      // The latest per user, here rather than with $group/$max, which FerretDB does not have.
+      for (const { userId, requestedAt } of found) {
+        const known = latest.get(userId);
+        if (known === undefined || requestedAt > known) latest.set(userId, requestedAt);
+      }
+      return latest;
+    },
+    async removeStored(keys) {
+      if (keys.length === 0) return 0;
+      const result = await bounded('removing erased events', logs.deleteMany({ _id: { $in: [...keys] } }));
+      return result.deletedCount;
+    },
+  };
+}
