@@ -14,6 +14,7 @@ import { apiReferenceRoutes } from './openapi/routes';
 import type { LogReader } from './query/log-reader';
 import { parseQueryString } from './query/query-string';
 import { queryRoutes } from './query/routes';
+import { viewRoutes, type ViewDeps } from './views';
 
 export interface AppDeps {
   readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret' | 'rateLimits'>;
@@ -23,13 +24,15 @@ export interface AppDeps {
   readonly reader: LogReader;
   readonly logger: Logger;
   readonly metrics: ApiMetrics;
+  /** Dead letters, the live tail and export; absent where a test does not need them. */
+  readonly views?: ViewDeps;
 }
 
 /**
  * The public Express app, not listening: main.ts listens, tests drive it with supertest. Health,
  * readiness and metrics are not here: they are on the ops port (ops.ts).
  */
-export function createApp({ config, keys, publisher, reader, logger, metrics }: AppDeps): Express {
+export function createApp({ config, keys, publisher, reader, logger, metrics, views }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', parseQueryString); // flat, exactly decoded strings: no `a[b]=c` objects
@@ -41,6 +44,10 @@ export function createApp({ config, keys, publisher, reader, logger, metrics }: 
   app.use('/api', authenticate(keys));
   const rateLimits = createRateLimits(config.rateLimits);
   app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics, rateLimits }));
+  if (views !== undefined) {
+    const { cursorSecret, produce } = config;
+    app.use(viewRoutes(views, { publisher, produceTimeoutMs: produce.timeoutMs, cursorSecret, rateLimits, logger }));
+  }
   app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret, rateLimits }));
   app.use(() => {
     throw notFound('This route');
