@@ -23,6 +23,8 @@ import { createLogReader } from '../src/query/log-reader';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { silentLogger } from '../../../test/support/kafka';
 import { testKey, type TestKey } from '../../../test/support/api-keys';
+import type { ViewDeps } from '../src/views';
+import { testViews, type ViewOptions } from './views-support';
 
 /** Limits no ordinary test reaches; rate-limit tests pass their own. */
 const GENEROUS_LIMITS: RateLimitSettings = { windowSeconds: 60, ingestEvents: 100_000_000, readRequests: 100_000_000 };
@@ -40,6 +42,9 @@ export interface TestApi {
   readonly model: LogModel;
   readonly metrics: ApiMetrics;
   readonly publisher: EventPublisher;
+  /** Dead letters, live tail, export (their store, progress reader and open-stream caps). */
+  readonly views: ViewDeps;
+  readonly connection: Connection;
   close(): Promise<void>;
 }
 
@@ -58,6 +63,7 @@ export async function startTestApi(
     rateLimits?: Partial<RateLimitSettings>;
     queryTimeoutMs?: number;
     logger?: Logger;
+    views?: ViewOptions;
   } = {},
 ): Promise<TestApi> {
   const servers = testServers();
@@ -109,6 +115,7 @@ export async function startTestApi(
 
   const reader = createLogReader(model, { timeoutMs: options.queryTimeoutMs ?? 3000 });
   const key = testKey('test-client', ['ingest', 'read']);
+  const views = testViews(connection, admin, topic, options.views);
   const app = createApp({
     config: {
       produce: { timeoutMs: produceTimeoutMs, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 },
@@ -120,6 +127,7 @@ export async function startTestApi(
     reader,
     logger: options.logger ?? silentLogger,
     metrics,
+    views,
   });
   const ops = createApiOpsServer({
     config: { port: 0, host: '127.0.0.1' },
@@ -141,7 +149,10 @@ export async function startTestApi(
     model,
     metrics,
     publisher,
+    views,
+    connection,
     async close() {
+      views.streams.closeAll();
       await ops.close();
       await publisher.close();
       await producer.disconnect().catch(() => undefined);

@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type { DeadLetterStore, LetterPage, LetterQuery, ReplayClaim, Resolution, StoredLetter } from './letter-store';
 
-/** An in-memory DeadLetterStore for unit tests, with the same conditional updates as the real one. */
+/** An in-memory DeadLetterStore for unit tests, with the real one's claim rules. */
 export class FakeLetterStore implements DeadLetterStore {
   readonly letters = new Map<string, StoredLetter>();
+  readonly claims = new Map<string, ReplayClaim>();
 
-  constructor(letters: StoredLetter[] = []) {
+  constructor(letters: StoredLetter[] = [], claims: [string, ReplayClaim][] = []) {
     for (const letter of letters) this.letters.set(letter._id, structuredClone(letter));
+    for (const [id, claim] of claims) this.claims.set(id, claim);
   }
 
   async list(query: LetterQuery): Promise<LetterPage> {
@@ -40,34 +43,32 @@ export class FakeLetterStore implements DeadLetterStore {
     await Promise.resolve();
     const letter = this.letters.get(id);
     if (letter === undefined || letter.state !== 'open') return undefined;
-    if (letter.replayClaim !== undefined && letter.replayClaim.at >= staleBefore) return undefined;
-    letter.replayClaim = claim;
+    const held = this.claims.get(id);
+    if (held !== undefined && held.at >= staleBefore) return undefined;
+    this.claims.set(id, claim);
     return structuredClone(letter);
   }
 
   async release(id: string, token: string) {
     await Promise.resolve();
-    const letter = this.letters.get(id);
-    if (letter?.replayClaim?.token === token) delete letter.replayClaim;
+    if (this.claims.get(id)?.token === token) this.claims.delete(id);
   }
 
   async markReplayed(id: string, token: string, resolution: Resolution) {
-    await Promise.resolve();
-    const letter = this.letters.get(id);
-    if (letter?.replayClaim?.token !== token) return undefined;
-    delete letter.replayClaim;
-    letter.state = 'replayed';
-    letter.resolution = { ...resolution };
-    return structuredClone(letter);
+    return this.resolve(id, token, 'replayed', resolution);
   }
 
   async discard(id: string, resolution: Resolution, staleBefore: Date) {
+    const token = randomUUID();
+    const claimed = await this.claim(id, { by: resolution.by, at: resolution.at, token }, staleBefore);
+    return claimed === undefined ? undefined : this.resolve(id, token, 'discarded', resolution);
+  }
+
+  private async resolve(id: string, token: string, state: 'replayed' | 'discarded', resolution: Resolution) {
     await Promise.resolve();
     const letter = this.letters.get(id);
-    if (letter === undefined || letter.state !== 'open') return undefined;
-    if (letter.replayClaim !== undefined && letter.replayClaim.at >= staleBefore) return undefined;
-    delete letter.replayClaim;
-    letter.state = 'discarded';
+    if (this.claims.get(id)?.token !== token || letter?.state !== 'open') return undefined;
+    letter.state = state;
     letter.resolution = { ...resolution };
     return structuredClone(letter);
   }

@@ -1,11 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { mongo } from 'mongoose';
 import { AppError, type DeadLetterDocument, type DeadLetterModel, type DeadLetterState } from '@activity-logger/shared';
 
 /**
- * A replay in progress: set on an open letter by the one replay that may produce it, so that
- * concurrent replays of one letter produce it once. Not part of the shared DeadLetterDocument
- * because only the API reads or writes it; the worker's idempotent upsert of a letter must only
- * set fields on insert, which leaves it alone.
+ * Who may act on an open letter: the one replay (or discard) whose claim document was inserted.
+ * Claims live in a collection of their own, keyed by the letter's id, because the primary key is
+ * the one guarantee every MongoDB-protocol store gives under concurrency: a second insert of the
+ * same `_id` fails (11000). A conditional findOneAndUpdate on the letter is not enough — FerretDB
+ * runs it as a read then a write, and two racing replays both "won" in a test. A claim stays after
+ * its letter was resolved, so a replay that read the letter as open just before cannot claim it
+ * again; only a claim older than the stale bound on a letter still open (its replay died between
+ * claiming and marking) is taken over.
  */
 export interface ReplayClaim {
   readonly by: string;
@@ -13,7 +18,13 @@ export interface ReplayClaim {
   readonly token: string;
 }
 
-export type StoredLetter = DeadLetterDocument & { replayClaim?: ReplayClaim };
+export const DEAD_LETTER_CLAIMS_COLLECTION = 'dead_letter_claims';
+
+interface ClaimDocument extends ReplayClaim {
+  _id: string;
+}
+
+export type StoredLetter = DeadLetterDocument;
 
 /** Where a page of letters ended: newest first by (failedAt, _id). */
 export interface LetterPosition {
@@ -70,10 +81,6 @@ export class LetterStoreError extends AppError {
 /** MaxTimeMSExpired, ExceededTimeLimit. */
 const TIME_LIMIT_CODES = new Set([50, 262]);
 
-const unclaimed = (staleBefore: Date): mongo.Filter<StoredLetter> => ({
-  $or: [{ replayClaim: { $exists: false } }, { 'replayClaim.at': { $lt: staleBefore } }],
-});
-
 /**
  * The dead_letters collection through the driver (no mongoose casting: `value` stays the bytes
  * the worker stored). Every command carries maxTimeMS; list follows the (state|reason, failedAt,
@@ -82,6 +89,42 @@ const unclaimed = (staleBefore: Date): mongo.Filter<StoredLetter> => ({
 export function createDeadLetterStore(model: DeadLetterModel, settings: { timeoutMs: number }): DeadLetterStore {
   const collection = model.collection as unknown as mongo.Collection<StoredLetter>;
   const maxTimeMS = settings.timeoutMs;
+  const claims = model.db.collection<ClaimDocument>(DEAD_LETTER_CLAIMS_COLLECTION);
+
+  async function insertClaim(id: string, claim: ReplayClaim): Promise<boolean> {
+    try {
+      await claims.insertOne({ _id: id, ...claim });
+      return true;
+    } catch (error) {
+      if (error instanceof mongo.MongoServerError && error.code === 11000) return false;
+      throw error;
+    }
+  }
+
+  async function takeClaim(id: string, claim: ReplayClaim, staleBefore: Date): Promise<StoredLetter | undefined> {
+    const letter = await collection.findOne({ _id: id }, { maxTimeMS });
+    if (letter === null || letter.state !== 'open') return undefined;
+    if (!(await insertClaim(id, claim))) {
+      const held = await claims.findOne({ _id: id }, { maxTimeMS });
+      if (held === null || held.at >= staleBefore) return undefined;
+      // Taken over only if it is still that stale claim; of two takers, one insert wins.
+      await claims.deleteOne({ _id: id, token: held.token }, { maxTimeMS });
+      if (!(await insertClaim(id, claim))) return undefined;
+    }
+    // Resolved by the previous holder between our read and our claim: nothing left to do.
+    const current = await collection.findOne({ _id: id }, { maxTimeMS });
+    return current !== null && current.state === 'open' ? current : undefined;
+  }
+
+  async function resolve(id: string, token: string, state: 'replayed' | 'discarded', resolution: Resolution) {
+    if ((await claims.findOne({ _id: id, token }, { maxTimeMS })) === null) return undefined; // taken over
+    const after = await collection.findOneAndUpdate(
+      { _id: id, state: 'open' },
+      { $set: { state, resolution } },
+      { returnDocument: 'after', maxTimeMS },
+    );
+    return after ?? undefined;
+  }
 
   async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
     try {
@@ -136,45 +179,24 @@ export function createDeadLetterStore(model: DeadLetterModel, settings: { timeou
     },
 
     claim(id, claim, staleBefore) {
-      return guarded('claim a dead letter', async () => {
-        const after = await collection.findOneAndUpdate(
-          { $and: [{ _id: id, state: 'open' }, unclaimed(staleBefore)] },
-          { $set: { replayClaim: claim } },
-          { returnDocument: 'after', maxTimeMS },
-        );
-        return after ?? undefined;
-      });
+      return guarded('claim a dead letter', () => takeClaim(id, claim, staleBefore));
     },
 
     release(id, token) {
       return guarded('release a dead letter', async () => {
-        await collection.updateOne(
-          { _id: id, 'replayClaim.token': token },
-          { $unset: { replayClaim: '' } },
-          { maxTimeMS },
-        );
+        await claims.deleteOne({ _id: id, token }, { maxTimeMS });
       });
     },
 
     markReplayed(id, token, resolution) {
-      return guarded('mark a dead letter replayed', async () => {
-        const after = await collection.findOneAndUpdate(
-          { _id: id, 'replayClaim.token': token },
-          { $set: { state: 'replayed', resolution }, $unset: { replayClaim: '' } },
-          { returnDocument: 'after', maxTimeMS },
-        );
-        return after ?? undefined;
-      });
+      return guarded('mark a dead letter replayed', () => resolve(id, token, 'replayed', resolution));
     },
 
     discard(id, resolution, staleBefore) {
       return guarded('discard a dead letter', async () => {
-        const after = await collection.findOneAndUpdate(
-          { $and: [{ _id: id, state: 'open' }, unclaimed(staleBefore)] },
-          { $set: { state: 'discarded', resolution }, $unset: { replayClaim: '' } },
-          { returnDocument: 'after', maxTimeMS },
-        );
-        return after ?? undefined;
+        const token = randomUUID();
+        const claimed = await takeClaim(id, { by: resolution.by, at: resolution.at, token }, staleBefore);
+        return claimed === undefined ? undefined : resolve(id, token, 'discarded', resolution);
       });
     },
   };

@@ -42,12 +42,12 @@ function settled(letter: StoredLetter): ReplayOutcome | undefined {
 
 /**
  * Sends a dead letter back to the main topic, at most once however often and however
- * concurrently it is asked: the letter is claimed (open → claimed, a conditional update only one
- * caller wins), then produced through the ingest publisher (acks=all), then marked replayed by
- * the claim's holder. A replay that finds it replayed answers as the first one did. A produce
- * that fails gives the claim back. Should the process die between the produce and the mark, the
- * claim goes stale and a later replay produces again — harmless for the store, whose key
- * (`<source>/<eventId>`) stores the event once.
+ * concurrently it is asked: the letter is claimed (a claim document keyed by the letter's id:
+ * only one insert wins, see letter-store.ts), then produced through the ingest publisher
+ * (acks=all), then marked replayed. A replay that finds it replayed answers as the first one did,
+ * producing nothing. A produce that fails gives the claim back. Should the process die between the
+ * produce and the mark, the claim goes stale and a later replay produces again — harmless for the
+ * store, whose key (`<source>/<eventId>`) keeps the event once.
  */
 export async function replayLetter(
   id: string,
