@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { clientEventSchema, eventIdSchema, sourceSchema } from '@activity-logger/shared';
 import { MAX_BATCH_EVENTS } from '../ingest/validation';
 import { getOneQuerySchema, listQuerySchema } from '../query/routes';
+import { viewPaths } from './view-paths';
 
 /**
  * The OpenAPI 3.1 document, generated with zod's own `z.toJSONSchema` from the schemas that
@@ -174,6 +175,7 @@ export function openApiDocument(): JsonSchema {
           },
         },
       },
+      ...viewPaths({ json, error, jsonSchema, queryParameters, common, readErrors }),
     },
   };
 }
