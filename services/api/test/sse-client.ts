@@ -10,6 +10,8 @@ export interface SseMessage {
 /** A Server-Sent Events reader for tests: collects messages and comments as they arrive. */
 export interface SseClient {
   readonly status: number;
+  /** The body of an answer other than 200. */
+  readonly body: string;
   readonly headers: IncomingMessage['headers'];
   readonly messages: SseMessage[];
   readonly comments: string[];
@@ -83,7 +85,7 @@ export function openSse(url: string, headers: Record<string, string>): Promise<S
           req.destroy();
           res.destroy();
         },
-      } as SseClient);
+      });
     });
     req.on('error', reject);
     req.end();
