@@ -109,11 +109,15 @@ describe('OpenAPI document: dead letters, live tail, export (real Kafka and stor
         .send({ event: { userId: 'u' } }),
     );
     expectDocumented(replay, 'post', await as().post('/api/dead-letters/none/replay'));
-    expectDocumented(
-      replay,
-      'post',
-      await as().post('/api/dead-letters/main:0:2/replay').set('Content-Type', 'text/plain').send('x'),
-    );
+    const notJson = await as().post('/api/dead-letters/main:0:2/replay').set('Content-Type', 'text/plain').send('x');
+    expect(notJson.status).toBe(415);
+    expectDocumented(replay, 'post', notJson);
+    const malformed = await as()
+      .post('/api/dead-letters/main:0:2/replay')
+      .set('Content-Type', 'application/json')
+      .send('{');
+    expect([malformed.status, malformed.body.error.code]).toEqual([400, 'MALFORMED_JSON']);
+    expectDocumented(replay, 'post', malformed);
 
     const discard = '/api/dead-letters/{id}/discard';
     expectDocumented(discard, 'post', await as().post('/api/dead-letters/main:0:3/discard').send({ reason: 'junk' }));

@@ -63,9 +63,9 @@ function issues(error: z.ZodError, root: string): ErrorDetail[] {
   }));
 }
 
-/** A replay's body is optional: no body at all means "as it was". */
+/** A replay's body is optional: no body at all means "as it was"; any body is read as ingest reads one. */
 function optionalJsonBody(limit: number): RequestHandler {
-  const [check, read, parse] = jsonBody(limit) as [RequestHandler, RequestHandler, RequestHandler];
+  const readers = jsonBody(limit);
   return (req, res, next) => {
     const length = req.headers['content-length'];
     if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
@@ -73,11 +73,18 @@ function optionalJsonBody(limit: number): RequestHandler {
       next();
       return;
     }
-    const step = (handler: RequestHandler, then: () => void) => (error?: unknown) => {
-      if (error !== undefined && error !== null) next(error);
-      else handler(req, res, then);
+    const run = (index: number) => {
+      const reader = readers[index];
+      if (reader === undefined) {
+        next();
+        return;
+      }
+      void reader(req, res, (error?: unknown) => {
+        if (error !== undefined && error !== null) next(error);
+        else run(index + 1);
+      });
     };
-    step(check, () => step(read, () => step(parse, () => next())())())();
+    run(0);
   };
 }
 
