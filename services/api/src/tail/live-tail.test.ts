@@ -21,6 +21,8 @@ function doc(partition: number, offset: number): LogDocument {
 /** A log of partitions in memory; `committed` is what the worker has settled. */
 class FakeTail implements TailSource {
   reads = 0;
+  /** What the filters match (the store applies them before the limit). */
+  matches: (doc: LogDocument) => boolean = () => true;
   constructor(
     readonly docs: LogDocument[],
     public committed: Map<number, number>,
@@ -33,6 +35,7 @@ class FakeTail implements TailSource {
     await Promise.resolve();
     this.reads += 1;
     return this.docs
+      .filter((d) => this.matches(d))
       .filter(
         (d) => d.partition === partition && (d.offset as number) >= range.from && (d.offset as number) < range.below,
       )
@@ -81,6 +84,34 @@ describe('runLiveTail', () => {
     // Offset 3 of partition 0 is stored but not committed: not delivered.
     expect(events.at(-1)?.id).toBe('0:3,1:2');
     expect(decodePosition(events[1]?.id as string)).toEqual(new Map([[0, 2]]));
+  });
+
+  it('reads a long range in windows of offsets, so a sparse filter scans a bounded range per query', async () => {
+    const docs = Array.from({ length: 50 }, (_, i) => doc(0, i));
+    const source = new FakeTail(docs, new Map([[0, 50]]));
+    const ranges: { from: number; below: number }[] = [];
+    const read = source.read.bind(source);
+    source.read = (partition, range, filters, limit) => {
+      ranges.push(range);
+      return read(partition, range, filters, limit);
+    };
+    source.matches = (d) => d.offset === 45; // a filter that matches one event
+    const { controller, events, sink } = collect((seen) => seen.length === 1);
+    await runLiveTail({
+      source,
+      filters: {},
+      start: new Map(),
+      settings,
+      signal: controller.signal,
+      sink,
+      onStoreError: () => undefined,
+    });
+    expect(events.map((e) => e.eventId)).toEqual(['e-0-45']);
+    expect(ranges.slice(0, 3)).toEqual([
+      { from: 0, below: 20 },
+      { from: 20, below: 40 },
+      { from: 40, below: 50 },
+    ]);
   });
 
   it('waits for the client before reading more (backpressure)', async () => {

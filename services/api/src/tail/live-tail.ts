@@ -12,6 +12,9 @@ export interface TailSettings {
   readonly batch: number;
 }
 
+/** Offsets one store query covers, in batches: at most 10 × batch documents are scanned per query. */
+const WINDOW_PER_BATCH = 10;
+
 /** Where the tail writes: resolves once more may be written (the client took what it was sent). */
 export type TailSink = (chunk: string) => Promise<void>;
 
@@ -50,16 +53,17 @@ export async function runLiveTail(args: {
         // A partition the position does not name was unknown when it was taken: all of it is new.
         let from = next.get(partition) ?? 0;
         while (from < committed && !signal.aborted) {
-          const docs = await source.read(partition, { from, below: committed }, filters, settings.batch, signal);
+          // A window of offsets per query, so a filter that matches little (or `from` on a large
+          // log) scans a bounded range each time instead of running into the query time limit.
+          const below = Math.min(committed, from + settings.batch * WINDOW_PER_BATCH);
+          const docs = await source.read(partition, { from, below }, filters, settings.batch, signal);
           for (const doc of docs) {
             next.set(partition, Number(doc.offset) + 1);
             await sink(sseMessage({ id: encodePosition(next), event: 'log', data: toStoredEvent(doc) }));
           }
-          if (docs.length < settings.batch) {
-            next.set(partition, committed); // the rest of the range matched nothing
-            break;
-          }
-          from = next.get(partition) ?? committed;
+          // A short answer means the rest of the window matched nothing.
+          if (docs.length < settings.batch) next.set(partition, below);
+          from = next.get(partition) ?? below;
         }
       }
       const mark = snapshot.completeThrough?.toISOString() ?? null;
