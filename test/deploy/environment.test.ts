@@ -53,6 +53,12 @@ const DELIBERATELY_DEFAULTED: Record<string, string> = {
   HTTP_KEEP_ALIVE_TIMEOUT_MS: "above Traefik's and most load balancers' idle timeouts",
   HTTP_MAX_CONNECTIONS: 'deliberate defaults, documented in the configuration table',
   HTTP_MAX_HEADERS_COUNT: 'deliberate defaults, documented in the configuration table',
+  STREAM_MAX_PER_KEY: 'per-replica caps of live tails and exports, documented in the README',
+  STREAM_MAX_TOTAL: 'per-replica caps of live tails and exports, documented in the README',
+  STREAM_POLL_MS: 'tuned in code',
+  STREAM_HEARTBEAT_MS: 'the 15 s of the SSE contract',
+  EXPORT_TIMEOUT_MS: 'deliberate defaults, documented in the configuration table',
+  EXPORT_BATCH_TIMEOUT_MS: 'deliberate defaults, documented in the configuration table',
 };
 
 /**

@@ -7,16 +7,6 @@ import { testServers, uniqueName } from '../support/isolation';
 import { deleteTopics, testKafka } from '../support/kafka';
 import { freePort, startService, waitReady, type ServiceProcess } from '../support/service-process';
 import { openBrowser, type TestBrowser } from './viewer/browser';
-import { startStandIn, type StandIn } from './viewer/stand-in';
-
-/**
- * TEMPORARY (until issue 10's API routes are merged): the browser talks to the real API through
- * a stand-in that answers the routes not built yet (viewer/stand-in.ts: receipts, completeThrough,
- * the stream, dead letters) and passes everything else through. At the merge: delete
- * viewer/stand-in.ts, its import, this constant and every use of `standIn` (the page then loads
- * from apiUrl); every step below then runs against the API alone, unchanged.
- */
-const STAND_IN = true;
 
 /**
  * The viewer in a real browser (Debian's Chromium, driven by playwright-core) against the real
@@ -58,7 +48,6 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
   let apiOpsPort: number;
   let apiUrl: string;
   let pageUrl: string;
-  let standIn: StandIn | undefined;
   let browser: TestBrowser;
 
   beforeAll(async () => {
@@ -69,22 +58,12 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
     apiUrl = `http://127.0.0.1:${apiPort}`;
     worker = startService('worker', { ...env, OPS_PORT: String(workerPort), OPS_HOST: '127.0.0.1' });
     await Promise.all([startApi(), waitReady(worker, `http://127.0.0.1:${workerPort}/readyz`)]);
-    if (STAND_IN) {
-      standIn = await startStandIn({
-        apiUrl,
-        kafka: testKafka('viewer-stand-in'),
-        dlqTopic: `${topic}.dlq`,
-        adminAuthorization: admin.header.Authorization,
-        ingestAuthorization: writer.header.Authorization,
-      });
-    }
-    pageUrl = `${standIn?.url ?? apiUrl}/viewer/`;
+    pageUrl = `${apiUrl}/viewer/`;
     browser = await openBrowser();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await standIn?.close();
     const codes = await Promise.all([api?.stop(), worker?.stop()]);
     const connection: Connection = await connectMongo({ uri: servers.mongoUri, dbName: env.MONGODB_DB });
     await connection.dropDatabase();
@@ -253,8 +232,7 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
       .locator('#tail-state')
       .filter({ hasText: /^live$/ })
       .waitFor({ timeout: 30_000 });
-    // Two rounds: whatever ends the first connection (the stand-in ends each one after it sent
-    // something), the second round must arrive too, after the first, each event once.
+    // Two rounds: the second must arrive too, after the first, each event once.
     const first: string[] = [];
     for (let i = 0; i < 2; i += 1)
       first.push(await post({ userId: user, action: 'Page_View', metadata: { page: `/docs/${i}` } }));
@@ -267,7 +245,6 @@ describe('viewer in Chromium: the page against the real API, worker, Kafka and s
     // Newest on top, and no event twice across reconnections.
     expect(shown.filter((id) => live.includes(id))).toEqual([...live].reverse());
     expect(new Set(shown).size).toBe(shown.length);
-    if (standIn !== undefined) expect(standIn.resumedFrom.length).toBeGreaterThan(0);
   });
 
   it('keeps the tail across an API restart, and delivers what was stored while it was away', async () => {

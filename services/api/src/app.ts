@@ -18,6 +18,7 @@ import type { LogReader } from './query/log-reader';
 import { parseQueryString } from './query/query-string';
 import { queryRoutes } from './query/routes';
 import { viewerRoutes } from './viewer/routes';
+import { viewRoutes, type ViewDeps } from './views';
 
 export interface AppDeps {
   readonly config: Pick<ApiConfig, 'produce' | 'cursorSecret' | 'rateLimits'>;
@@ -31,13 +32,25 @@ export interface AppDeps {
   readonly metrics: ApiMetrics;
   /** The built viewer's folder; the build's own folder unless a test points elsewhere. */
   readonly viewerDir?: string;
+  /** Dead letters, the live tail and export; absent where a test does not need them. */
+  readonly views?: ViewDeps;
 }
 
 /**
  * The public Express app, not listening: main.ts listens, tests drive it with supertest. Health,
  * readiness and metrics are not here: they are on the ops port (ops.ts).
  */
-export function createApp({ config, keys, publisher, reader, delivery, logger, metrics, viewerDir }: AppDeps): Express {
+export function createApp({
+  config,
+  keys,
+  publisher,
+  reader,
+  delivery,
+  logger,
+  metrics,
+  viewerDir,
+  views,
+}: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', parseQueryString); // flat, exactly decoded strings: no `a[b]=c` objects
@@ -50,6 +63,10 @@ export function createApp({ config, keys, publisher, reader, delivery, logger, m
   app.use('/api', authenticate(keys));
   const rateLimits = createRateLimits(config.rateLimits);
   app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics, rateLimits }));
+  if (views !== undefined) {
+    const { cursorSecret, produce } = config;
+    app.use(viewRoutes(views, { publisher, produceTimeoutMs: produce.timeoutMs, cursorSecret, rateLimits, logger }));
+  }
   app.use(queryRoutes({ reader, cursorSecret: config.cursorSecret, rateLimits, watermark: delivery.watermark }));
   app.use(deliveryRoutes({ ...delivery, reader, cursorSecret: config.cursorSecret, rateLimits, logger }));
   app.use(() => {

@@ -30,6 +30,7 @@ import { createApiMetrics } from './metrics';
 import { createApiOpsServer } from './ops';
 import { deferredLogReader } from './query/deferred-reader';
 import { createLogReader } from './query/log-reader';
+import { deferredViews } from './views';
 
 /** Composition root: the only place that reads the environment, connects, listens and exits. */
 function main(): void {
@@ -51,6 +52,8 @@ function main(): void {
   let ops: OpsServer | undefined;
   let server: Server | undefined;
   let draining = false;
+  // Dead letters, live tail, export: served from the start, answering 503 until the store is reached.
+  const views = deferredViews(config, admin);
 
   /**
    * Readiness fails first, while the API still serves, so that load balancers stop sending before
@@ -65,6 +68,7 @@ function main(): void {
     if (listening === undefined) return;
     logger.info({ delayMs: config.shutdown.delayMs }, 'not ready any more; still serving until the delay ends');
     await sleep(config.shutdown.delayMs);
+    views.views.streams.closeAll(); // live tails and exports end now, or they would hold the drain
     const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
     listening.closeIdleConnections();
     const cutOff = setTimeout(() => listening.closeAllConnections(), config.produce.timeoutMs + 1000);
@@ -160,6 +164,7 @@ function main(): void {
         await retryStartupStep('create the MongoDB indexes', () => ensureQueryIndexes(model), always);
         store.attach(createLogReader(model, config.query));
         deliveryStore.attach(createMongoDeliveryStore(connected, config.query));
+        views.attach(connected);
         logger.info('connected to the store; queries are served');
       };
       connectStore().catch((error: unknown) => handle.exit(1, 'the store refused the API for good', error));
@@ -172,6 +177,7 @@ function main(): void {
         delivery: { topic: config.topic.name, store: deliveryStore.store, watermark },
         logger,
         metrics,
+        views: views.views,
       });
       const http = createServer(serverOptions(config.httpLimits), (req, res) => {
         if (draining) res.setHeader('Connection', 'close');

@@ -13,7 +13,7 @@ import {
   type LogModel,
   PRODUCER_DEFAULTS,
 } from '@activity-logger/shared';
-import { createApp } from '../src/app';
+import { createApp, type AppDeps } from '../src/app';
 import { createMongoDeliveryStore } from '../src/delivery/delivery-store';
 import { createWatermarkReader, kafkaPartitionCount } from '../src/delivery/watermark';
 import { KeyRing, parseKeyLines } from '../src/auth/api-keys';
@@ -30,12 +30,16 @@ import { createLogReader } from '../src/query/log-reader';
 import { testServers, uniqueName } from '../../../test/support/isolation';
 import { silentLogger } from '../../../test/support/kafka';
 import { testKey, type TestKey } from '../../../test/support/api-keys';
+import type { ViewDeps } from '../src/views';
+import { testViews, type ViewOptions } from './views-support';
 
 /** Limits no ordinary test reaches; rate-limit tests pass their own. */
 const GENEROUS_LIMITS: RateLimitSettings = { windowSeconds: 60, ingestEvents: 100_000_000, readRequests: 100_000_000 };
 
 export interface TestApi {
   readonly app: Express;
+  /** What `app` was built from, for a test that builds it again with one part replaced. */
+  readonly deps: AppDeps;
   /** The ops server (/healthz, /readyz, /metrics), listening on a free port. */
   readonly opsUrl: string;
   /** supertest for `app`, sending the default key (scopes ingest and read) on every request. */
@@ -47,6 +51,9 @@ export interface TestApi {
   readonly model: LogModel;
   readonly metrics: ApiMetrics;
   readonly publisher: EventPublisher;
+  /** Dead letters, live tail, export (their store, progress reader and open-stream caps). */
+  readonly views: ViewDeps;
+  readonly connection: Connection;
   close(): Promise<void>;
 }
 
@@ -65,6 +72,7 @@ export async function startTestApi(
     rateLimits?: Partial<RateLimitSettings>;
     queryTimeoutMs?: number;
     logger?: Logger;
+    views?: ViewOptions;
   } = {},
 ): Promise<TestApi> {
   const servers = testServers();
@@ -122,7 +130,8 @@ export async function startTestApi(
   const reader = createLogReader(model, { timeoutMs: options.queryTimeoutMs ?? 3000 });
   const key = testKey('test-client', ['ingest', 'read']);
   const deliveryStore = createMongoDeliveryStore(connection, { timeoutMs: options.queryTimeoutMs ?? 3000 });
-  const app = createApp({
+  const views = testViews(connection, admin, topic, options.views);
+  const deps: AppDeps = {
     config: {
       produce: { timeoutMs: produceTimeoutMs, lingerMs: 5, maxBatchBytes: 900_000, maxBatchEvents: 2000 },
       cursorSecret: 'test-cursor-secret-0123456789',
@@ -141,7 +150,9 @@ export async function startTestApi(
     },
     logger: options.logger ?? silentLogger,
     metrics,
-  });
+    views,
+  };
+  const app = createApp(deps);
   const ops = createApiOpsServer({
     config: { port: 0, host: '127.0.0.1' },
     kafkaReady: kafkaReadiness(probeAdmin),
@@ -154,6 +165,7 @@ export async function startTestApi(
 
   return {
     app,
+    deps,
     opsUrl,
     client: request.agent(app).set(key.header),
     key,
@@ -162,7 +174,10 @@ export async function startTestApi(
     model,
     metrics,
     publisher,
+    views,
+    connection,
     async close() {
+      views.streams.closeAll();
       await ops.close();
       await publisher.close();
       await producer.disconnect().catch(() => undefined);

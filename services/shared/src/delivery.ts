@@ -98,8 +98,11 @@ export interface DeadLetterDocument {
   traceId?: string;
   receivedAt?: Date;
   state: DeadLetterState;
-  /** Who replayed or discarded it, when, and why (a discard's reason is required). */
-  resolution?: { by: string; at: Date; reason?: string };
+  /**
+   * Who replayed or discarded it, when, and why (a discard's reason is required); for a replay,
+   * where the event went in the main topic, so its receipt can say how far along it is.
+   */
+  resolution?: { by: string; at: Date; reason?: string; replayedTo?: { partition: number; offset: number } };
 }
 
 export const DEAD_LETTERS_COLLECTION = 'dead_letters';

@@ -1,4 +1,5 @@
-import { mongo, type Connection } from 'mongoose';
+import type { mongo } from 'mongoose';
+import { type Connection } from 'mongoose';
 import {
   deadLetterModel,
   erasureModel,
@@ -11,6 +12,8 @@ import {
   type PartitionProgressDocument,
 } from '@activity-logger/shared';
 import { HttpError } from '../http/errors';
+import { isTimeLimit, isUnreachable } from '../store-errors';
+import { allOf } from '../query/store-filter';
 
 /** A dead letter as a receipt shows it. */
 export type LetterSummary = Pick<DeadLetterDocument, '_id' | 'reason' | 'detail' | 'failedAt' | 'state'>;
@@ -83,7 +86,7 @@ export function createMongoDeliveryStore(connection: Connection, options: { time
       }
       return unavailableAs503(
         erasures
-          .find(conditions.length === 0 ? {} : { $and: conditions }, {
+          .find(allOf(conditions) as mongo.Filter<ErasureDocument>, {
             sort: { requestedAt: -1, _id: -1 },
             limit,
             maxTimeMS: timeoutMs,
@@ -99,11 +102,7 @@ async function unavailableAs503<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    if (
-      error instanceof mongo.MongoNetworkError ||
-      error instanceof mongo.MongoServerSelectionError ||
-      (error instanceof mongo.MongoServerError && [50, 262].includes(Number(error.code)))
-    ) {
+    if (isUnreachable(error) || isTimeLimit(error)) {
       throw new HttpError(503, 'STORE_UNAVAILABLE', 'The event store cannot be reached right now; retry later.', {
         retryAfterSeconds: 5,
         cause: error,

@@ -57,16 +57,22 @@ export function createWatermarkReader(
 
 /**
  * The topic's partition count from Kafka's metadata, asked at most once per `cacheMs` (partitions
- * are added rarely, and only ever added). The admin client is the one the API keeps connected.
+ * are added rarely, and only ever added); the last good answer stands while the broker is away.
+ * The admin client is the one the API keeps connected.
  */
 export function kafkaPartitionCount(admin: Admin, topic: string, cacheMs = 30_000): () => Promise<number> {
-  let cached: { count: number; at: number } | undefined;
+  let known: { count: number; at: number } | undefined;
   return async () => {
-    if (cached !== undefined && Date.now() - cached.at < cacheMs) return cached.count;
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    const count = topics.find((t) => t.name === topic)?.partitions.length;
-    if (count === undefined || count === 0) throw new Error(`topic ${topic} has no partitions in the metadata`);
-    cached = { count, at: Date.now() };
-    return count;
+    if (known !== undefined && Date.now() - known.at < cacheMs) return known.count;
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const count = topics.find((t) => t.name === topic)?.partitions.length;
+      if (count === undefined || count === 0) throw new Error(`topic ${topic} has no partitions in the metadata`);
+      known = { count, at: Date.now() };
+      return count;
+    } catch (error) {
+      if (known !== undefined) return known.count;
+      throw error;
+    }
   };
 }

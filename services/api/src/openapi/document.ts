@@ -3,6 +3,7 @@ import { clientEventSchema, eventIdSchema, sourceSchema } from '@activity-logger
 import { MAX_BATCH_EVENTS } from '../ingest/validation';
 import { getOneQuerySchema, listQuerySchema } from '../query/routes';
 import { deliveryPaths } from './delivery-paths';
+import { viewPaths } from './view-paths';
 
 /**
  * The OpenAPI 3.1 document, generated with zod's own `z.toJSONSchema` from the schemas that
@@ -206,6 +207,7 @@ export function openApiDocument(): JsonSchema {
         },
       },
       ...deliveryPaths({ json, error, jsonSchema, queryParameters, readErrors, common, completeThroughHeader }),
+      ...viewPaths({ json, error, jsonSchema, queryParameters, common, readErrors }),
     },
   };
 }

@@ -11,8 +11,9 @@ import type { PagePosition } from './log-reader';
  */
 const payloadSchema = z.strictObject({
   t: z.number().int().min(MIN_TIMESTAMP_MS).max(MAX_TIMESTAMP_MS),
-  // `<source>/<eventId>`: a 64-character name, `/`, a 64-character eventId.
-  id: z.string().min(1).max(129),
+  // `<source>/<eventId>` (a 64-character name, `/`, a 64-character eventId), or a dead letter's
+  // `<topic>:<partition>:<offset>` (a topic name is at most 249 characters).
+  id: z.string().min(1).max(300),
   q: z.string(),
 });
 

@@ -1,4 +1,4 @@
-import { mongo } from 'mongoose';
+import type { mongo } from 'mongoose';
 import {
   AppError,
   storeKey,
@@ -8,6 +8,7 @@ import {
   type StoredEvent,
 } from '@activity-logger/shared';
 import { allOf } from './store-filter';
+import { isTimeLimit, isUnreachable } from '../store-errors';
 
 export interface LogQuery {
   readonly userId?: string | undefined;
@@ -60,9 +61,6 @@ export class LogReadError extends AppError {
   }
 }
 
-/** Server codes that mean "the time limit ran out": MaxTimeMSExpired, ExceededTimeLimit. */
-const TIME_LIMIT_CODES = new Set([50, 262]);
-
 /**
  * Reads over the stored events. Every query is a keyset scan in (timestamp, _id) order over one
  * of the indexes in log-model.ts; no skip, no count. Each read is bounded twice: `maxTimeMS` makes
@@ -80,10 +78,10 @@ export function createLogReader(model: LogModel, settings: { timeoutMs: number }
       return await read({ maxTimeMS: settings.timeoutMs, signal });
     } catch (error) {
       if (options?.signal?.aborted === true) throw error; // nobody is waiting for an answer
-      if (deadline.aborted || (error instanceof mongo.MongoServerError && TIME_LIMIT_CODES.has(Number(error.code)))) {
+      if (deadline.aborted || isTimeLimit(error)) {
         throw new LogReadError('QUERY_TIMEOUT', `the store did not answer within ${settings.timeoutMs} ms`, error);
       }
-      if (error instanceof mongo.MongoNetworkError || error instanceof mongo.MongoServerSelectionError) {
+      if (isUnreachable(error)) {
         throw new LogReadError('STORE_UNAVAILABLE', 'the store cannot be reached', error);
       }
       throw error;

@@ -22,7 +22,7 @@ export interface EventPage {
   completeThrough?: string | null;
 }
 
-export type ReceiptState = 'stored' | 'dead_lettered' | 'pending' | 'unknown';
+export type ReceiptState = 'stored' | 'dead_lettered' | 'pending' | 'removed' | 'unknown';
 
 export interface Receipt {
   eventId: string;

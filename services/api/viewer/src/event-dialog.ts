@@ -6,6 +6,7 @@ const STATE_WORDS: Record<Receipt['state'], string> = {
   stored: 'stored',
   dead_lettered: 'dead-lettered',
   pending: 'pending (in Kafka, not stored yet)',
+  removed: 'removed (its user was erased, or retention expired it)',
   unknown: 'unknown',
 };
 
