@@ -20,7 +20,7 @@ import {
   type OpsServer,
 } from '@activity-logger/shared';
 import { createApp } from './app';
-import { createMongoDeliveryStore, deferredDeliveryStore } from './delivery/delivery-store';
+import { createMongoDeliveryStore, type DeliveryStore } from './delivery/delivery-store';
 import { createWatermarkReader, kafkaPartitionCount } from './delivery/watermark';
 import { AUTH_DISABLED_WARNING, loadKeyRing } from './auth/load-keys';
 import { loadApiConfig } from './config';
@@ -28,8 +28,8 @@ import { applyServerLimits, serverOptions } from './http/server-limits';
 import { createKafkaPublisher, recordingPartitioner, type EventPublisher } from './ingest/publisher';
 import { createApiMetrics } from './metrics';
 import { createApiOpsServer } from './ops';
-import { deferredLogReader } from './query/deferred-reader';
-import { createLogReader } from './query/log-reader';
+import { deferred } from './http/deferred';
+import { createLogReader, type LogReader } from './query/log-reader';
 import { deferredViews } from './views';
 
 /** Composition root: the only place that reads the environment, connects, listens and exits. */
@@ -100,10 +100,12 @@ function main(): void {
       } else {
         logger.info({ keys: keys.size, names: keys.names() }, 'API keys loaded');
       }
-      const store = deferredLogReader();
-      const deliveryStore = deferredDeliveryStore();
+      // Ingest never needs the store: the API takes events as soon as Kafka does, and what reads
+      // the store answers 503 STORE_UNAVAILABLE (Retry-After) until it is reached, in the background.
+      const store = deferred<LogReader>();
+      const deliveryStore = deferred<DeliveryStore>();
       const watermark = createWatermarkReader({
-        readProgress: () => deliveryStore.store.allProgress(config.topic.name),
+        readProgress: () => deliveryStore.value.allProgress(config.topic.name),
         partitionCount: kafkaPartitionCount(admin, config.topic.name),
       });
       ops = createApiOpsServer({
@@ -111,7 +113,7 @@ function main(): void {
         kafkaReady: kafkaReadiness(admin),
         listening: () => server?.listening === true,
         storeReady: async () => {
-          await store.reader.ping();
+          await store.value.ping();
           return true;
         },
         registry: metrics.registry,
@@ -173,8 +175,8 @@ function main(): void {
         config,
         keys,
         publisher,
-        reader: store.reader,
-        delivery: { topic: config.topic.name, store: deliveryStore.store, watermark },
+        reader: store.value,
+        delivery: { topic: config.topic.name, store: deliveryStore.value, watermark },
         logger,
         metrics,
         views: views.views,

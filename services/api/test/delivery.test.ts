@@ -1,6 +1,7 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import pino from 'pino';
+import type { mongo } from 'mongoose';
 import request from 'supertest';
 import {
   deadLetterModel,
@@ -9,6 +10,7 @@ import {
   progressId,
   toLogDocument,
   type ActivityEvent,
+  type DeadLetterDocument,
 } from '@activity-logger/shared';
 import { openApiDocument } from '../src/openapi/document';
 import { readTopic } from '../../../test/support/kafka';
@@ -220,6 +222,15 @@ describe('delivery: receipts, watermark and erasures (real Kafka and store)', ()
       ...Array.from({ length: 7 }, (_, n) => toLogDocument(event('erase-me', n))),
       ...Array.from({ length: 3 }, (_, n) => toLogDocument(event('keep-me', n))),
     ] as never[]);
+    // A dead letter of each: the erased user's must lose its bytes and never be replayable.
+    const letters = deadLetterModel(connection()).collection as unknown as mongo.Collection<DeadLetterDocument>;
+    const letter = (userId: string, offset: number) => ({
+      _id: `${api.topic}:0:${offset}`,
+      ...{ topic: api.topic, partition: 0, offset, reason: 'schema_invalid', detail: 'bad', failedAt: before },
+      ...{ key: Buffer.from(userId), value: Buffer.from(JSON.stringify({ userId })), headers: { h: 'v' } },
+      ...{ userId, state: 'open' as const },
+    });
+    await letters.insertMany([letter('erase-me', 900), letter('keep-me', 901)]);
 
     const refused = await request(api.app).delete('/api/users/erase-me/events').set(ingestOnly.header);
     expect(documented('/api/users/{userId}/events', 'delete', refused).status).toBe(403);
@@ -230,11 +241,16 @@ describe('delivery: receipts, watermark and erasures (real Kafka and store)', ()
       await request(api.app).delete('/api/users/erase-me/events').set(admin.header),
     );
     expect(erased.status).toBe(200);
-    expect(erased.body.erasure).toMatchObject({ userId: 'erase-me', requestedBy: 'admin', deleted: 7 });
+    expect(erased.body.erasure).toMatchObject({ userId: 'erase-me', requestedBy: 'admin', deleted: 7, deadLetters: 1 });
+    const after = await letters.find({ offset: { $in: [900, 901] } }, { sort: { offset: 1 } }).toArray();
+    expect(after.map((l) => [l.userId, l.value === null, l.key === null, l.state])).toEqual([
+      ['erase-me', true, true, 'discarded'],
+      ['keep-me', false, false, 'open'],
+    ]);
     expect(await api.model.collection.countDocuments({ userId: 'erase-me' })).toBe(0);
     expect(await api.model.collection.countDocuments({ userId: 'keep-me' })).toBe(3);
     const recorded = await erasureModel(connection()).collection.findOne({ _id: erased.body.erasure.id as never });
-    expect(recorded?.deleted).toBe(7);
+    expect([recorded?.deleted, recorded?.deadLetters]).toEqual([7, 1]);
     // Personal data stays out of the log: the erasure's id and count are there, the userId is not.
     const line = logLines.find((l) => l.includes('"user erased"')) ?? '';
     expect(line).toContain(erased.body.erasure.id as string);

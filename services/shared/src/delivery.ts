@@ -164,6 +164,8 @@ export interface ErasureDocument {
   requestedAt: Date;
   /** How many stored events the erasure deleted (the worker's later skips are not counted). */
   deleted: number;
+  /** How many of the user's dead letters it emptied of their bytes (absent on older records). */
+  deadLetters?: number;
 }
 
 export const ERASURES_COLLECTION = 'erasures';
@@ -175,6 +177,7 @@ const erasureSchema = new Schema<ErasureDocument>(
     requestedBy: { type: String, required: true },
     requestedAt: { type: Date, required: true },
     deleted: { type: Number, required: true },
+    deadLetters: { type: Number },
   },
   { collection: ERASURES_COLLECTION, versionKey: false, strict: true },
 );

@@ -27,7 +27,13 @@ export interface DeliveryStore {
   recordErasure(erasure: ErasureDocument): Promise<void>;
   /** Deletes the user's stored events received before `before`; resolves with how many. */
   deleteEventsOf(userId: string, before: Date): Promise<number>;
-  setErasureDeleted(id: string, deleted: number): Promise<void>;
+  /**
+   * Empties the user's dead letters that failed before `before` of everything personal (their
+   * original bytes and headers) and discards the open ones, so none can be replayed; resolves
+   * with how many letters it touched.
+   */
+  eraseDeadLettersOf(userId: string, before: Date, by: string): Promise<number>;
+  setErasureDeleted(id: string, counts: { deleted: number; deadLetters: number }): Promise<void>;
   /** Newest first by (requestedAt, _id); `after` is where the previous page ended. */
   listErasures(query: {
     userId?: string | undefined;
@@ -70,8 +76,22 @@ export function createMongoDeliveryStore(connection: Connection, options: { time
       const result = await unavailableAs503(logs.deleteMany({ userId, receivedAt: { $lt: before } }));
       return result.deletedCount;
     },
-    async setErasureDeleted(id, deleted) {
-      await unavailableAs503(erasures.updateOne({ _id: id }, { $set: { deleted } }));
+    async eraseDeadLettersOf(userId, before, by) {
+      const mine = { userId, failedAt: { $lt: before } };
+      const emptied = { key: null, value: null, headers: {}, detail: '(erased)' };
+      // Open letters first become discarded (a replay claim taken meanwhile finds them so), then
+      // every letter of the user, whatever its state, loses its bytes.
+      await unavailableAs503(
+        letters.updateMany(
+          { ...mine, state: 'open' },
+          { $set: { state: 'discarded', resolution: { by, at: new Date(), reason: 'user erased' } } },
+        ),
+      );
+      const result = await unavailableAs503(letters.updateMany(mine, { $set: emptied }));
+      return result.matchedCount;
+    },
+    async setErasureDeleted(id, counts) {
+      await unavailableAs503(erasures.updateOne({ _id: id }, { $set: counts }));
     },
     listErasures: ({ userId, limit, after }) => {
       const conditions: mongo.Filter<ErasureDocument>[] = [];
@@ -110,32 +130,4 @@ async function unavailableAs503<T>(work: Promise<T>): Promise<T> {
     }
     throw error;
   }
-}
-
-/**
- * The API takes events before it reaches the store (see deferredLogReader); until then the routes
- * that need the store answer 503 STORE_UNAVAILABLE with Retry-After.
- */
-export function deferredDeliveryStore(): { store: DeliveryStore; attach(store: DeliveryStore): void } {
-  let current: DeliveryStore | undefined;
-  const use = (): DeliveryStore => {
-    if (current !== undefined) return current;
-    throw new HttpError(503, 'STORE_UNAVAILABLE', 'The event store is not reachable yet; retry later.', {
-      retryAfterSeconds: 5,
-    });
-  };
-  return {
-    store: {
-      progressOf: (topic, partition) => use().progressOf(topic, partition),
-      allProgress: (topic) => use().allProgress(topic),
-      lettersOf: (eventId, source) => use().lettersOf(eventId, source),
-      recordErasure: (erasure) => use().recordErasure(erasure),
-      deleteEventsOf: (userId, before) => use().deleteEventsOf(userId, before),
-      setErasureDeleted: (id, deleted) => use().setErasureDeleted(id, deleted),
-      listErasures: (query) => use().listErasures(query),
-    },
-    attach(store) {
-      current = store;
-    },
-  };
 }

@@ -7,6 +7,7 @@ export interface Erasure {
   readonly requestedBy: string;
   readonly requestedAt: string;
   readonly deleted: number;
+  readonly deadLetters: number;
 }
 
 export function toErasure(doc: ErasureDocument): Erasure {
@@ -16,6 +17,7 @@ export function toErasure(doc: ErasureDocument): Erasure {
     requestedBy: doc.requestedBy,
     requestedAt: doc.requestedAt.toISOString(),
     deleted: doc.deleted,
+    deadLetters: doc.deadLetters ?? 0,
   };
 }
 
@@ -25,6 +27,9 @@ export function toErasure(doc: ErasureDocument): Erasure {
  * the erasure is recorded FIRST, so the worker (which looks for erasures before and after each
  * write) sees it from then on; only then are the stored events deleted, which also removes
  * whatever a batch in flight wrote before it could see the record.
+ * The user's dead letters are emptied of their bytes too (and the open ones discarded), so an
+ * erased user's data cannot come back through a replay; copies on the DLQ topic remain until
+ * its retention removes them.
  * Should the delete fail, the erasure stays recorded (nothing new is stored) and the caller
  * gets an error: asking again records a second erasure and deletes what the first left.
  */
@@ -41,6 +46,7 @@ export async function eraseUser(
   };
   await deps.store.recordErasure(erasure);
   const deleted = await deps.store.deleteEventsOf(erasure.userId, erasure.requestedAt);
-  await deps.store.setErasureDeleted(erasure._id, deleted);
-  return toErasure({ ...erasure, deleted });
+  const deadLetters = await deps.store.eraseDeadLettersOf(erasure.userId, erasure.requestedAt, request.requestedBy);
+  await deps.store.setErasureDeleted(erasure._id, { deleted, deadLetters });
+  return toErasure({ ...erasure, deleted, deadLetters });
 }

@@ -37,10 +37,16 @@ export class FakeDeliveryStore implements DeliveryStore {
     this.eventsByUser.set(userId, kept);
     return Promise.resolve(all.length - kept.length);
   }
-  setErasureDeleted(id: string, deleted: number) {
+  eraseDeadLettersOf(userId: string, before: Date) {
+    this.calls.push('eraseDeadLettersOf');
+    const mine = this.letters.filter((letter) => letter.userId === userId && letter.failedAt < before);
+    for (const letter of mine) Object.assign(letter, { key: null, value: null, headers: {}, state: 'discarded' });
+    return Promise.resolve(mine.length);
+  }
+  setErasureDeleted(id: string, counts: { deleted: number; deadLetters: number }) {
     this.calls.push('setErasureDeleted');
     const erasure = this.erasures.find((e) => e._id === id);
-    if (erasure !== undefined) erasure.deleted = deleted;
+    if (erasure !== undefined) Object.assign(erasure, counts);
     return Promise.resolve();
   }
   listErasures(query: { userId?: string | undefined; limit: number; after?: { requestedAt: Date; id: string } }) {

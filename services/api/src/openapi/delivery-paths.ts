@@ -52,6 +52,11 @@ const erasureSchema = z.strictObject({
   requestedBy: z.string().meta({ description: 'the name of the admin key that asked' }),
   requestedAt: isoInstant,
   deleted: z.number().int().min(0).meta({ description: 'stored events deleted' }),
+  deadLetters: z
+    .number()
+    .int()
+    .min(0)
+    .meta({ description: 'dead letters of the user emptied of their bytes (open ones discarded)' }),
 });
 
 /** Receipts and erasures (issue 10). */
