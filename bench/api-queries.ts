@@ -14,7 +14,7 @@ export interface QueryTiming {
 
 const PAGE = 50;
 /** How many pages deep the "deep cursor page" is, from the newest. */
-const DEEP_PAGES = 20;
+const DEEP_PAGES = 10;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 

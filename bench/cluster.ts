@@ -6,6 +6,7 @@
  *   BENCH_CLUSTER_ENTRY  the script each process runs (loaded through tsx)
  *   BENCH_CLUSTER_PROCS  how many processes
  *   BENCH_CLUSTER_PORT   the public port: "listening" is printed once every process listens on it
+ *   BENCH_CLUSTER_NODE_ARGS  extra node flags for each process, space-separated (--cpu-prof …)
  */
 import cluster from 'node:cluster';
 
@@ -17,7 +18,8 @@ if (entry === undefined || !Number.isInteger(procs) || procs < 1) {
   process.exit(2);
 }
 
-cluster.setupPrimary({ exec: entry, execArgv: ['--import', 'tsx'] });
+const nodeArgs = (process.env.BENCH_CLUSTER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+cluster.setupPrimary({ exec: entry, execArgv: [...nodeArgs, '--import', 'tsx'] });
 let listening = 0;
 let stopping = false;
 cluster.on('listening', (_worker, address) => {

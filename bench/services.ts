@@ -12,6 +12,8 @@ export interface BenchService {
   readonly port: number;
   readonly opsPort: number;
   stop(): Promise<void>;
+  /** For a run that gives up: no graceful stop, nothing left behind. */
+  kill(): void;
 }
 
 function wrap(service: ServiceProcess, port: number, opsPort: number): BenchService {
@@ -23,6 +25,10 @@ function wrap(service: ServiceProcess, port: number, opsPort: number): BenchServ
     opsPort,
     stop: async () => {
       await service.stop();
+    },
+    kill: () => {
+      // A cluster's processes exit when their primary's IPC channel closes.
+      service.child.kill('SIGKILL');
     },
   };
 }
@@ -42,13 +48,17 @@ async function clusterListening(service: ServiceProcess, procs: number): Promise
  * The API as `procs` processes behind one port (cluster) or one plain process, configured by
  * the environment only, like production.
  */
-export async function startApi(env: Record<string, string>, procs: number): Promise<BenchService> {
+export async function startApi(
+  env: Record<string, string>,
+  procs: number,
+  nodeArgs: readonly string[] = [],
+): Promise<BenchService> {
   const [port, opsPort] = await Promise.all([freePort(), freePort()]);
   const apiEnv = { ...env, PORT: String(port), HOST: '127.0.0.1', OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' };
   const entry = path.join(root, 'services/api/src/main.ts');
   const service =
     procs === 1
-      ? startService('api', apiEnv, { outputLimit: OUTPUT_LIMIT })
+      ? startService('api', apiEnv, { outputLimit: OUTPUT_LIMIT, nodeArgs })
       : startService(
           'api',
           {
@@ -56,6 +66,7 @@ export async function startApi(env: Record<string, string>, procs: number): Prom
             BENCH_CLUSTER_ENTRY: entry,
             BENCH_CLUSTER_PROCS: String(procs),
             BENCH_CLUSTER_PORT: String(port),
+            BENCH_CLUSTER_NODE_ARGS: nodeArgs.join(' '),
           },
           { script: CLUSTER, outputLimit: OUTPUT_LIMIT },
         );
@@ -65,12 +76,15 @@ export async function startApi(env: Record<string, string>, procs: number): Prom
 }
 
 /** One worker process with its own ops port. */
-export async function startWorker(env: Record<string, string>): Promise<BenchService> {
+export async function startWorker(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<BenchService> {
   const opsPort = await freePort();
   const service = startService(
     'worker',
     { ...env, OPS_PORT: String(opsPort), OPS_HOST: '127.0.0.1' },
-    { outputLimit: OUTPUT_LIMIT },
+    { outputLimit: OUTPUT_LIMIT, nodeArgs },
   );
   // Ready = joined the consumer group.
   await waitReady(service, `http://127.0.0.1:${opsPort}/readyz`, 90_000);

@@ -23,11 +23,12 @@ export interface ServiceProcess {
 export function startService(
   service: 'api' | 'worker',
   env: Record<string, string>,
-  options: { script?: string; outputLimit?: number } = {},
+  options: { script?: string; outputLimit?: number; nodeArgs?: readonly string[] } = {},
 ): ServiceProcess {
   // `script` runs something else in the service's place (the bench's cluster launcher, say).
   const script = options.script ?? path.join(root, `services/${service}/src/main.ts`);
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  // `nodeArgs`: flags NODE_OPTIONS does not take, such as --cpu-prof.
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
