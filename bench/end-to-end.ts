@@ -1,4 +1,5 @@
 import type { mongo } from 'mongoose';
+import { storeKey } from '@activity-logger/shared';
 import { clientEvent } from './events';
 
 export interface LatencySummary {
@@ -128,6 +129,8 @@ async function postAtRate(options: FixedRateOptions): Promise<{ run: FixedRateRu
 export async function storedLatency(
   options: FixedRateOptions & {
     readonly storedCounter: () => Promise<number>;
+    /** The sending key's name: documents are stored under `<source>/<eventId>`. */
+    readonly source: string;
     readonly collection: mongo.Collection<{ _id: string }>;
     readonly settleMs: number;
     readonly onProgress: (text: string) => void;
@@ -153,19 +156,11 @@ export async function storedLatency(
   sending = false;
   await watcher;
 
-  // Exact when the worker records storedAt (issue 10's contract); one scan, after the run.
-  const docs = (await options.collection
-    .find({ action: options.action } as never, { projection: { _id: 1, eventId: 1, storedAt: 1 } })
-    .toArray()) as unknown as { eventId?: string; storedAt?: Date }[];
-  const storedAt = new Map(
-    docs.filter((d) => d.storedAt instanceof Date && d.eventId).map((d) => [d.eventId!, d.storedAt!.getTime()]),
-  );
-  if (storedAt.size > 0) {
-    const latencies = accepted.flatMap((a) => {
-      const at = storedAt.get(a.eventId);
-      return at === undefined ? [] : [Math.max(0, at - a.acceptedAt)];
-    });
-    return { ...run, stored: summarise(latencies, run.accepted - latencies.length), method: 'storedAt' };
+  // Exact when the worker records storedAt (issue 10's contract). Looked up by store key, in
+  // chunks: a scan of the whole collection would time out on a store without indexes.
+  const exact = await exactStoredLatencies(options.collection, options.source, accepted).catch(() => undefined);
+  if (exact !== undefined) {
+    return { ...run, stored: summarise(exact, run.accepted - exact.length), method: 'storedAt' };
   }
 
   const order = accepted.map((a) => a.acceptedAt).sort((a, b) => a - b);
@@ -221,4 +216,31 @@ export async function visibleLatency(
   await poller;
   const visible = sampled.flatMap((s) => (s.visibleAt === undefined ? [] : [s.visibleAt - s.acceptedAt]));
   return { ...run, visible: summarise(visible, sampled.length - visible.length), sampleEvery: options.sampleEvery };
+}
+
+/** storedAt − 202 for every accepted event, or undefined when documents carry no storedAt. */
+async function exactStoredLatencies(
+  collection: mongo.Collection<{ _id: string }>,
+  source: string,
+  accepted: readonly Accepted[],
+): Promise<number[] | undefined> {
+  const first = accepted[0];
+  if (first === undefined) return undefined;
+  const probe = (await collection.findOne({ _id: storeKey(source, first.eventId) })) as { storedAt?: unknown } | null;
+  if (!(probe?.storedAt instanceof Date)) return undefined;
+  const latencies: number[] = [];
+  for (let i = 0; i < accepted.length; i += 500) {
+    const chunk = accepted.slice(i, i + 500);
+    const byKey = new Map(chunk.map((a) => [storeKey(source, a.eventId), a.acceptedAt]));
+    const docs = (await collection
+      .find({ _id: { $in: [...byKey.keys()] } }, { projection: { _id: 1, storedAt: 1 } })
+      .toArray()) as unknown as { _id: string; storedAt?: Date }[];
+    for (const doc of docs) {
+      const acceptedAt = byKey.get(doc._id);
+      if (acceptedAt !== undefined && doc.storedAt instanceof Date) {
+        latencies.push(Math.max(0, doc.storedAt.getTime() - acceptedAt));
+      }
+    }
+  }
+  return latencies;
 }
