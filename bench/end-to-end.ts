@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import type { mongo } from 'mongoose';
 import { storeKey } from '@activity-logger/shared';
 import { clientEvent } from './events';
@@ -60,6 +61,46 @@ function summarise(values: readonly number[], missing: number): LatencySummary {
   };
 }
 
+/**
+ * Keep-alive connections, at most CLIENT_CONNECTIONS of them, as a real client's pool: requests
+ * beyond that wait in the client (and that wait counts in the 202 latency). fetch() would open a
+ * connection per concurrent request, and a slow moment would then become a connection storm
+ * that the API's HTTP_MAX_CONNECTIONS refuses.
+ */
+const CLIENT_CONNECTIONS = 64;
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENT_CONNECTIONS });
+
+function postJson(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers }, timeout: 30_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          try {
+            resolve({
+              status: res.statusCode ?? 0,
+              body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
+            });
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error('unreadable answer'));
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const COUNTER_POLL_MS = 25;
 
@@ -85,12 +126,12 @@ async function postAtRate(options: FixedRateOptions): Promise<{ run: FixedRateRu
   const post = async (i: number): Promise<void> => {
     const started = performance.now();
     try {
-      const res = await fetch(`${options.api}/api/logs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...options.auth },
-        body: JSON.stringify(clientEvent(i, options.action)),
-      });
-      const body = (await res.json()) as { eventId?: string };
+      const res = await postJson(
+        `${options.api}/api/logs`,
+        options.auth,
+        JSON.stringify(clientEvent(i, options.action)),
+      );
+      const body = res.body as { eventId?: string };
       if (res.status !== 202 || body.eventId === undefined) {
         errors += 1;
         return;
@@ -201,7 +242,7 @@ export async function visibleLatency(
         const res = await fetch(`${options.api}/api/logs/${entry.eventId}`, { headers: options.auth }).catch(
           () => undefined,
         );
-        await res?.arrayBuffer();
+        await res?.arrayBuffer().catch(() => undefined);
         if (res?.status === 200) entry.visibleAt = Date.now();
       }
     }

@@ -45,11 +45,20 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '6' },
     'log-level': { type: 'string', default: 'info' },
     out: { type: 'string' },
+    /** KEY=VALUE for the api and worker processes (repeatable), to try a setting: --set PRODUCE_LINGER_MS=2 */
+    set: { type: 'string', multiple: true, default: [] },
     /** Writes a V8 CPU profile of every api and worker process into this folder (node --cpu-prof). */
     profile: { type: 'string' },
   },
 });
 const quick = args.quick === true;
+const overrides = Object.fromEntries(
+  (args.set ?? []).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--set takes KEY=VALUE, not ${pair}`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 const apiProcs = Number(args['api-procs']);
 const workerCount = Number(args.workers);
 const partitions = Number(args.partitions);
@@ -104,6 +113,12 @@ async function main(): Promise<void> {
     socketTimeoutMs: 600_000,
   });
   const started: BenchService[] = [];
+  /** Every process this run started, for a failure report. */
+  const everyService: { name: string; service: BenchService }[] = [];
+  const track = <T extends BenchService>(name: string, service: T): T => {
+    everyService.push({ name, service });
+    return service;
+  };
   const stopAll = async () => {
     await Promise.all(started.splice(0).map((service) => service.stop()));
   };
@@ -129,6 +144,7 @@ async function main(): Promise<void> {
     // The pipeline is measured, not the limiter.
     RATE_LIMIT_INGEST_EVENTS: '100000000',
     RATE_LIMIT_READ_REQUESTS: '100000000',
+    ...overrides,
   });
 
   try {
@@ -139,7 +155,7 @@ async function main(): Promise<void> {
 
     // ---- Ceilings --------------------------------------------------------------------------
     progress.step(`ceiling: do-nothing Express route, ${apiProcs} process(es), ${SINGLE_CONNECTIONS} connections`);
-    const noop = await startNoop(apiProcs);
+    const noop = track('do-nothing route', await startNoop(apiProcs));
     started.push(noop);
     const noopUsage = startUsage([noop.pid]);
     const noopLoad = await postLoad({
@@ -178,7 +194,7 @@ async function main(): Promise<void> {
 
     // ---- Ingest through the API --------------------------------------------------------------
     progress.step(`api: starting ${apiProcs} process(es)`);
-    const ingestApi = await startApi(env(topics.ingest, databases.ingest), apiProcs, nodeArgs);
+    const ingestApi = track('api (ingest)', await startApi(env(topics.ingest, databases.ingest), apiProcs, nodeArgs));
     started.push(ingestApi);
     const apiUrl = `http://127.0.0.1:${ingestApi.port}`;
     const measureHttp = async (
@@ -262,7 +278,11 @@ async function main(): Promise<void> {
 
     progress.step(`worker: draining with ${workerCount} process(es), ${partitions} partitions`);
     const storedEnv = env(topics.stored, databases.stored);
-    const workers = await Promise.all(Array.from({ length: workerCount }, () => startWorker(storedEnv, nodeArgs)));
+    const workers = await Promise.all(
+      Array.from({ length: workerCount }, async (_, n) =>
+        track(`worker ${n + 1}`, await startWorker(storedEnv, nodeArgs)),
+      ),
+    );
     started.push(...workers);
     const workerPids = workers.map((w) => w.pid);
     const workerPorts = workers.map((w) => w.opsPort);
@@ -282,7 +302,7 @@ async function main(): Promise<void> {
 
     // ---- End to end at a fixed rate, then queries at what is stored ----------------------------
     progress.step(`end to end: POST /api/logs at ${E2E_RATE} events/s for ${SIZE.e2eSeconds} s`);
-    const storeApi = await startApi(storedEnv, apiProcs, nodeArgs);
+    const storeApi = track('api (store)', await startApi(storedEnv, apiProcs, nodeArgs));
     started.push(storeApi);
     const storeUrl = `http://127.0.0.1:${storeApi.port}`;
     const storedConnection = mongoConnection.useDb(databases.stored);
@@ -432,7 +452,7 @@ async function main(): Promise<void> {
       finishedAt: new Date().toISOString(),
       commit: gitCommit(),
       mode: quick ? 'quick' : 'full',
-      options: { apiProcs, workers: workerCount, partitions, logLevel: args['log-level'] },
+      options: { apiProcs, workers: workerCount, partitions, logLevel: args['log-level'], set: overrides },
       machine: {
         nproc: cpus().length,
         cpu: cpus()[0]?.model ?? 'unknown',
@@ -479,8 +499,14 @@ async function main(): Promise<void> {
     printTable(rows, report.machine, report.options);
     for (const failure of failures) console.log(`failed: ${failure.step}: ${failure.error}`);
     // No thresholds on the figures, but a step that could not run fails the run.
-    if (failures.length > 0) process.exitCode = 1;
+    if (failures.length > 0) {
+      process.exitCode = 1;
+      for (const { name, service } of everyService) console.error(`\n--- ${name}: ${service.describe()}`);
+    }
     console.log(`\nreport: ${path.resolve(out)}`);
+  } catch (error) {
+    for (const { name, service } of everyService) console.error(`\n--- ${name}: ${service.describe()}`);
+    throw error;
   } finally {
     clearTimeout(deadline);
     await stopAll();

@@ -14,6 +14,8 @@ export interface BenchService {
   stop(): Promise<void>;
   /** For a run that gives up: no graceful stop, nothing left behind. */
   kill(): void;
+  /** The tail of what it wrote, and how it exited if it has, for a failure report. */
+  describe(): string;
 }
 
 function wrap(service: ServiceProcess, port: number, opsPort: number): BenchService {
@@ -25,6 +27,11 @@ function wrap(service: ServiceProcess, port: number, opsPort: number): BenchServ
     opsPort,
     stop: async () => {
       await service.stop();
+    },
+    describe: () => {
+      const { exitCode, signalCode } = service.child;
+      const state = exitCode === null && signalCode === null ? 'running' : `exited (${signalCode ?? exitCode})`;
+      return `pid ${pid}, ${state}; last output:\n${service.output().slice(-4000)}`;
     },
     kill: () => {
       // A cluster's processes exit when their primary's IPC channel closes.
