@@ -13,7 +13,7 @@ export interface Row {
   readonly p50?: number | null;
   readonly p99?: number | null;
   readonly p99Target?: number;
-  readonly errors?: number;
+  readonly errors?: number | null;
   readonly apiCpuPer1000?: number | null;
   readonly workerCpuPer1000?: number | null;
   readonly apiRssMiB?: number;
