@@ -185,7 +185,9 @@ async function main(): Promise<void> {
       );
     }
 
-    const insertConcurrency = Math.min(partitions, 2) * workerCount;
+    // As many writes in flight as the workers keep: KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY (6 unless --set) each.
+    const perWorker = Number(overrides.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY ?? '6');
+    const insertConcurrency = Math.min(partitions, perWorker) * workerCount;
     progress.step(`ceiling: driver insertMany, ${INSERT_PER_WRITE}/write, ${insertConcurrency} in flight`);
     const insertCeiling = await rawInsertMany(mongoConnection, LOGS_COLLECTION, {
       documents: SIZE.stored,
