@@ -20,15 +20,28 @@ export interface ServiceProcess {
  * child that does not acknowledge one within milliseconds (a worker busy with a batch may not),
  * and a test must signal the service itself, as Kubernetes does.
  */
-export function startService(service: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, `services/${service}/src/main.ts`)], {
+export function startService(
+  service: 'api' | 'worker',
+  env: Record<string, string>,
+  options: { script?: string; outputLimit?: number; nodeArgs?: readonly string[] } = {},
+): ServiceProcess {
+  // `script` runs something else in the service's place (the bench's cluster launcher, say).
+  const script = options.script ?? path.join(root, `services/${service}/src/main.ts`);
+  // `nodeArgs`: flags NODE_OPTIONS does not take, such as --cpu-prof.
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // A long run at LOG_LEVEL=info writes hundreds of MB: `outputLimit` keeps only the tail.
+  const limit = options.outputLimit ?? Number.POSITIVE_INFINITY;
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > limit) output = output.slice(-limit);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,

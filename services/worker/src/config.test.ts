@@ -21,7 +21,7 @@ describe('loadWorkerConfig', () => {
     expect(config.consumer).toEqual({
       topic: 'activity-logs',
       groupId: 'activity-logger-worker',
-      partitionsConsumedConcurrently: 2,
+      partitionsConsumedConcurrently: 6,
       sessionTimeoutMs: 8000,
       heartbeatIntervalMs: 1000,
       retry: { initialMs: 200, maxMs: 10_000 },
