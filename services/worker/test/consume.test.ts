@@ -1,20 +1,7 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import type { Connection } from 'mongoose';
-import {
-  connectMongo,
-  encodeEvent,
-  ensureQueryIndexes,
-  logModel,
-  type LogDocument,
-  type LogModel,
-} from '@activity-logger/shared';
+import { encodeEvent, type LogDocument } from '@activity-logger/shared';
 import { eventually } from '../../../test/support/eventually';
-import { testServers, uniqueName } from '../../../test/support/isolation';
 import {
   committedTotal,
-  createTestProducer,
-  createWorkerTopics,
-  dropDatabase,
   expectStoredExactlyOnce,
   eventRecord,
   produceEvents,
@@ -22,47 +9,20 @@ import {
   storedCount,
   testEvents,
   waitForCommitsAtHighWatermark,
+  workerTestBed,
   type TestWorker,
-  type WorkerTopics,
 } from './harness';
-import { readTopic, testKafka } from '../../../test/support/kafka';
+import { readTopic } from '../../../test/support/kafka';
 
 /** Each test gets its own topic, DLQ topic, group and database; the clients are shared. */
 describe('worker consuming from real Kafka into the real store', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  const topics: string[] = [];
-  const connections: Connection[] = [];
+  const { kafka, admin, producer, setUp } = workerTestBed('worker-test');
   let worker: TestWorker | undefined;
-
-  beforeAll(async () => {
-    kafka = testKafka('worker-test');
-    admin = kafka.admin();
-    producer = createTestProducer(kafka);
-    await Promise.all([admin.connect(), producer.connect()]);
-  });
 
   afterEach(async () => {
     await worker?.stop();
     worker = undefined;
   });
-
-  afterAll(async () => {
-    await producer.disconnect();
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
-    await Promise.all(connections.map((connection) => dropDatabase(connection)));
-  });
-
-  async function setUp(name: string): Promise<WorkerTopics & { model: LogModel }> {
-    const names = await createWorkerTopics(admin, name, topics);
-    const connection = await connectMongo({ uri: testServers().mongoUri, dbName: uniqueName(name) });
-    connections.push(connection);
-    const model = logModel(connection);
-    await ensureQueryIndexes(model);
-    return { ...names, model };
-  }
 
   it('stores a stream of events exactly once with their traceId and commits to the high watermark', async () => {
     const { topic, dlqTopic, groupId, model } = await setUp('batches');

@@ -1,31 +1,15 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
-import type { Connection } from 'mongoose';
-import {
-  completeEvent,
-  connectMongo,
-  deadLetterModel,
-  ensureQueryIndexes,
-  erasureModel,
-  HEADERS,
-  logModel,
-  partitionProgressModel,
-  type LogModel,
-} from '@activity-logger/shared';
+import { completeEvent, deadLetterModel, erasureModel, HEADERS, partitionProgressModel } from '@activity-logger/shared';
 import { createMongoDeadLetterStore } from '../src/dead-letter-store';
 import { createLagMonitor } from '../src/lag-monitor';
 import { createProgressTracker } from '../src/progress';
-import { testServers, uniqueName } from '../../../test/support/isolation';
-import { silentLogger, testKafka } from '../../../test/support/kafka';
+import { silentLogger } from '../../../test/support/kafka';
 import {
-  createTestProducer,
-  createWorkerTopics,
-  dropDatabase,
   produceEvents,
   startTestWorker,
   testEvents,
   waitForCommitsAtHighWatermark,
+  workerTestBed,
   type TestWorker,
-  type WorkerTopics,
 } from './harness';
 
 /**
@@ -33,40 +17,13 @@ import {
  * progress, erasures), against the real broker and store.
  */
 describe('worker delivery records', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  const topics: string[] = [];
-  const connections: Connection[] = [];
+  const { kafka, admin, producer, setUp } = workerTestBed('worker-delivery-test');
   let worker: TestWorker | undefined;
-
-  beforeAll(async () => {
-    kafka = testKafka('worker-delivery-test');
-    admin = kafka.admin();
-    producer = createTestProducer(kafka);
-    await Promise.all([admin.connect(), producer.connect()]);
-  });
 
   afterEach(async () => {
     await worker?.stop();
     worker = undefined;
   });
-
-  afterAll(async () => {
-    await producer.disconnect();
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
-    await Promise.all(connections.map((connection) => dropDatabase(connection)));
-  });
-
-  async function setUp(name: string): Promise<WorkerTopics & { model: LogModel; connection: Connection }> {
-    const names = await createWorkerTopics(admin, name, topics);
-    const connection = await connectMongo({ uri: testServers().mongoUri, dbName: uniqueName(name) });
-    connections.push(connection);
-    const model = logModel(connection);
-    await ensureQueryIndexes(model);
-    return { ...names, model, connection };
-  }
 
   it('stores where each event was read from, keeps dead letters in the store, and records progress', async () => {
     const { topic, dlqTopic, groupId, model, connection } = await setUp('placement');

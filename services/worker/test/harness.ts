@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_BATCH_BYTES,
   deadLetterModel,
   encodeEvent,
+  ensureQueryIndexes,
   ensureTopics,
   erasureModel,
   HEADERS,
@@ -276,6 +277,47 @@ export async function workerProcessEnvironment(name: string, partitions: number)
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
       await admin.disconnect();
       await dropDatabase(connection);
+    },
+  };
+}
+
+/**
+ * The shared set-up of a worker test file: Kafka clients connected before the tests and closed
+ * after, a `setUp(name)` giving each test topics, a group and a database of its own (with the
+ * query indexes), and everything it created removed at the end. The file keeps its own worker
+ * variable and stops it after each test.
+ */
+export function workerTestBed(clientId: string): {
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+  setUp: (name: string) => Promise<WorkerTopics & { model: LogModel; connection: Connection }>;
+} {
+  const kafka = testKafka(clientId);
+  const admin = kafka.admin();
+  const producer = createTestProducer(kafka);
+  const topics: string[] = [];
+  const connections: Connection[] = [];
+
+  beforeAll(() => Promise.all([admin.connect(), producer.connect()]));
+  afterAll(async () => {
+    await producer.disconnect();
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+    await Promise.all(connections.map((connection) => dropDatabase(connection)));
+  });
+
+  return {
+    kafka,
+    admin,
+    producer,
+    setUp: async (name) => {
+      const names = await createWorkerTopics(admin, name, topics);
+      const connection = await connectMongo({ uri: testServers().mongoUri, dbName: uniqueName(name) });
+      connections.push(connection);
+      const model = logModel(connection);
+      await ensureQueryIndexes(model);
+      return { ...names, model, connection };
     },
   };
 }
