@@ -177,7 +177,7 @@ provision_ferretdb() {
   [[ -x $FERRET_BIN ]] && return 0
   require go "install Go 1.22+ (https://go.dev/doc/install, or Debian: apt-get install golang) to build FerretDB."
   say "building FerretDB $FERRETDB_VERSION from the Go module proxy (first run only, about a minute)"
-  mkdir -p "$(dirname "$FERRET_BIN")" "$LOGS"
+  mkdir -p "$(dirname "$FERRET_BIN")" "$LOGS" "$FERRET_HOME"
   local log="$LOGS/ferretdb-provision.log" src="$FERRET_HOME/src" dir
   {
     dir=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') &&
