@@ -1,4 +1,4 @@
-import { Schema, type Connection, type Model } from 'mongoose';
+import { Schema, type Connection, type Model, type mongo } from 'mongoose';
 
 /**
  * What the worker records beside the events, so that receipts, the freshness watermark, the live
@@ -141,6 +141,32 @@ export function deadLetterModel(connection: Connection): DeadLetterModel {
     (connection.models.DeadLetter as DeadLetterModel | undefined) ??
     connection.model<DeadLetterDocument>('DeadLetter', deadLetterSchema)
   );
+}
+
+/**
+ * Empties the matching dead letters of everything personal once their user is erased: original
+ * key, value and headers, the detail (it quotes the value), and the userId itself. Open letters are
+ * discarded first (a replay claiming one meanwhile finds it so); replayed or discarded ones keep
+ * their state. Used by the API's erasure and by the worker for letters written around one.
+ * Resolves with how many letters matched.
+ */
+export async function eraseDeadLetters(
+  letters: mongo.Collection<DeadLetterDocument>,
+  filter: mongo.Filter<DeadLetterDocument>,
+  resolution: { by: string; at: Date },
+  options: { maxTimeMS: number },
+): Promise<number> {
+  await letters.updateMany(
+    { $and: [filter, { state: 'open' }] },
+    { $set: { state: 'discarded', resolution: { ...resolution, reason: 'user erased' } } },
+    options,
+  );
+  const emptied = await letters.updateMany(
+    filter,
+    { $set: { key: null, value: null, headers: {}, detail: '(erased)' }, $unset: { userId: '' } },
+    options,
+  );
+  return emptied.matchedCount;
 }
 
 /** The admin list: by state and time, by reason and time; a receipt: by event. */

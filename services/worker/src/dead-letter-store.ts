@@ -2,6 +2,7 @@ import type { IHeaders } from 'kafkajs';
 import { mongo } from 'mongoose';
 import {
   deadLetterId,
+  eraseDeadLetters,
   HEADERS,
   withTimeLimit,
   type DeadLetterDocument,
@@ -17,8 +18,35 @@ import { DUPLICATE_KEY, PERMANENT_WRITE_CODES } from './event-writer';
  * queries rather than topic scans.
  */
 export interface DeadLetterStore {
-  /** Resolves once every letter is in the store; throws a retriable error otherwise. */
-  record(letters: readonly DeadLetter[], failedAt: Date): Promise<void>;
+  /**
+   * Resolves once every letter is in the store; throws a retriable error otherwise. Letters in
+   * `erased` belong to an erased user: they are stored emptied and discarded (see eraseDeadLetters).
+   */
+  record(letters: readonly DeadLetter[], failedAt: Date, erased?: ReadonlySet<DeadLetter>): Promise<void>;
+  /** Empties letters already stored whose user was erased while they were being written. */
+  emptyErased(letters: readonly DeadLetter[], at: Date): Promise<void>;
+}
+
+/** Whose event a letter held, and when it was accepted, where the value says so. */
+export function letterOwner(letter: DeadLetter): { userId?: string; receivedAt?: Date } {
+  const json = readJsonObject(letter.message.value);
+  const userId = identifier(json?.userId);
+  const receivedAt = instant(json?.receivedAt);
+  return { ...(userId === undefined ? {} : { userId }), ...(receivedAt === undefined ? {} : { receivedAt }) };
+}
+
+/** The stored form of an erased user's letter: that it was, and why, but nothing of the event. */
+function erasedForm(doc: DeadLetterDocument, at: Date): DeadLetterDocument {
+  const { userId: _userId, ...rest } = doc;
+  return {
+    ...rest,
+    key: null,
+    value: null,
+    headers: {},
+    detail: '(erased)',
+    state: 'discarded',
+    resolution: { by: 'worker', at, reason: 'user erased' },
+  };
 }
 
 const MAX_DETAIL_CHARS = 1000;
@@ -37,8 +65,7 @@ export function toDeadLetterDocument(letter: DeadLetter, failedAt: Date): DeadLe
   const eventId = identifier(headerText(message.headers, HEADERS.eventId)) ?? identifier(json?.eventId);
   const traceId = identifier(headerText(message.headers, HEADERS.traceId)) ?? identifier(json?.traceId);
   const source = identifier(json?.source);
-  const userId = identifier(json?.userId);
-  const receivedAt = instant(json?.receivedAt);
+  const { userId, receivedAt } = letterOwner(letter);
   const detail =
     letter.detail.length > MAX_DETAIL_CHARS ? `${letter.detail.slice(0, MAX_DETAIL_CHARS)}…` : letter.detail;
   return {
@@ -129,9 +156,14 @@ export function createMongoDeadLetterStore(
   }
 
   return {
-    async record(letters, failedAt) {
+    async record(letters, failedAt, erased) {
       if (letters.length === 0) return;
-      const refused = await insert(letters.map((letter) => toDeadLetterDocument(letter, failedAt)));
+      const refused = await insert(
+        letters.map((letter) => {
+          const doc = toDeadLetterDocument(letter, failedAt);
+          return erased?.has(letter) === true ? erasedForm(doc, failedAt) : doc;
+        }),
+      );
       if (refused.length === 0) return;
       const stripped = await insert(refused.map(withoutOriginal));
       if (stripped.length > 0) {
@@ -140,6 +172,23 @@ export function createMongoDeadLetterStore(
           undefined,
         );
       }
+    },
+    async emptyErased(letters, at) {
+      if (letters.length === 0) return;
+      const ids = letters.map(({ message }) => deadLetterId(message.topic, message.partition, message.offset));
+      const work = eraseDeadLetters(
+        collection,
+        { _id: { $in: ids } },
+        { by: 'worker', at },
+        { maxTimeMS: writeTimeoutMs },
+      )
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          throw new StoreUnavailableError(`emptying erased dead letters failed: ${(error as Error).message}`, error);
+        });
+      await withTimeLimit(work, writeTimeoutMs + 1000, () => {
+        throw new StoreUnavailableError('emptying erased dead letters did not answer in time', undefined);
+      });
     },
   };
 }

@@ -15,8 +15,12 @@ import { StoreUnavailableError } from './errors';
 export interface ErasureGuard {
   /** The latest erasure instant of each of these users that has one (one query). */
   latestErasures(userIds: readonly string[]): Promise<Map<string, Date>>;
-  /** Deletes these stored events by store key; resolves with how many were there. */
-  removeStored(keys: readonly string[]): Promise<number>;
+  /**
+   * Deletes the stored events with these store keys that belong to the erased user and were
+   * received before the erasure; resolves with how many it deleted. A key alone is not enough:
+   * an event that came back as a duplicate may share its key with another user's stored event.
+   */
+  removeStored(targets: ReadonlyArray<{ key: string; userId: string; erasedAt: Date }>): Promise<number>;
 }
 
 /** Whether an erasure covers an event of this user received at `receivedAt`. */
@@ -59,9 +63,14 @@ export function createMongoErasureGuard(
       }
       return latest;
     },
-    async removeStored(keys) {
-      if (keys.length === 0) return 0;
-      const result = await bounded('removing erased events', logs.deleteMany({ _id: { $in: [...keys] } }));
+    async removeStored(targets) {
+      if (targets.length === 0) return 0;
+      const covered = targets.map(({ key, userId, erasedAt }) => ({
+        _id: key,
+        userId,
+        receivedAt: { $lt: erasedAt },
+      }));
+      const result = await bounded('removing erased events', logs.deleteMany({ $or: covered }));
       return result.deletedCount;
     },
   };

@@ -18,8 +18,8 @@ export class FakeErasureGuard implements ErasureGuard {
     return Promise.resolve(new Map([...this.erasures].filter(([userId]) => wanted.has(userId))));
   }
 
-  removeStored(keys: readonly string[]): Promise<number> {
-    this.removed.push(...keys);
-    return Promise.resolve(keys.length);
+  removeStored(targets: ReadonlyArray<{ key: string; userId: string; erasedAt: Date }>): Promise<number> {
+    this.removed.push(...targets.map((target) => target.key));
+    return Promise.resolve(targets.length);
   }
 }

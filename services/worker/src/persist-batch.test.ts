@@ -33,11 +33,18 @@ function event(n: number, overrides: Partial<ActivityEvent> = {}): ActivityEvent
 
 class FakeLetterStore implements DeadLetterStore {
   readonly recorded: DeadLetter[] = [];
+  /** Letters stored emptied (their user erased), at the write or just after it. */
+  readonly erased: DeadLetter[] = [];
   fail = false;
 
-  record(letters: readonly DeadLetter[]): Promise<void> {
+  record(letters: readonly DeadLetter[], _failedAt: Date, erased?: ReadonlySet<DeadLetter>): Promise<void> {
     if (this.fail) return Promise.reject(new StoreUnavailableError('store down', new Error('reset')));
     this.recorded.push(...letters);
+    this.erased.push(...letters.filter((letter) => erased?.has(letter) === true));
+    return Promise.resolve();
+  }
+  emptyErased(letters: readonly DeadLetter[]): Promise<void> {
+    this.erased.push(...letters);
     return Promise.resolve();
   }
 }
@@ -256,5 +263,37 @@ describe('persistBatch', () => {
     // The fake writer stored both; the second look found the erasure and removed user-1's one.
     expect(outcomes.map((o) => o.kind)).toEqual(['erased', 'stored']);
     expect(erasures.removed).toEqual(['event-1']);
+  });
+
+  it('deletes only the erased user’s document when a slipped event shares its store key with another user’s', async () => {
+    const received = new Date('2026-01-02T03:04:05Z');
+    erasures.beforeSecondLook = () => erasures.erasures.set('user-1', new Date(received.getTime() + 1));
+    const removals: unknown[] = [];
+    erasures.removeStored = (targets) => {
+      removals.push(...targets);
+      return Promise.resolve(targets.length);
+    };
+
+    await persistBatch([message(encodeEvent(event(1)))], deps());
+
+    // The delete is bounded to that user and to events received before the erasure, never by key alone.
+    expect(removals).toEqual([{ key: 'event-1', userId: 'user-1', erasedAt: new Date(received.getTime() + 1) }]);
+  });
+
+  it('stores an erased user’s dead letter emptied, also when the erasure comes while it is written', async () => {
+    const received = new Date('2026-01-02T03:04:05Z');
+    erasures.erasures.set('user-1', new Date(received.getTime() + 1));
+    // Schema-invalid (an unknown wire version) events of user-1 (erased) and user-2 (not).
+    const poison = (userId: string) =>
+      message(JSON.stringify({ v: 99, userId, action: 'A', receivedAt: received.toISOString() }));
+    const [ofErased, ofOther, ofLate] = [poison('user-1'), poison('user-2'), poison('user-0')];
+    erasures.beforeSecondLook = () => erasures.erasures.set('user-0', new Date(received.getTime() + 1));
+
+    const outcomes = await persistBatch([ofErased, ofOther, ofLate], deps());
+
+    expect(outcomes.map((o) => o.kind)).toEqual(['dlq', 'dlq', 'dlq']);
+    expect(letterStore.recorded.map((l) => l.message)).toEqual([ofErased, ofOther, ofLate]);
+    // user-1's at the write, user-0's just after it (erased meanwhile); user-2's stays whole.
+    expect(letterStore.erased.map((l) => l.message)).toEqual([ofErased, ofLate]);
   });
 });

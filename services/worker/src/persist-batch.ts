@@ -7,7 +7,7 @@ import {
   type Placement,
 } from '@activity-logger/shared';
 import { headerText, type ConsumedMessage } from './consumed-message';
-import type { DeadLetterStore } from './dead-letter-store';
+import { letterOwner, type DeadLetterStore } from './dead-letter-store';
 import type { DeadLetter, DeadLetterPublisher, DeadLetterReason } from './dead-letters';
 import { isErased, type ErasureGuard } from './erasure-guard';
 import type { EventWriter } from './event-writer';
@@ -52,7 +52,7 @@ type Valid = Extract<Decoded, { ok: true }>;
  * it again with the same messages is safe.
  */
 export async function persistBatch(messages: readonly ConsumedMessage[], deps: PersistDeps): Promise<MessageOutcome[]> {
-  const { writer, deadLetters, letterStore, erasures, logger, metrics } = deps;
+  const { writer, erasures, logger, metrics } = deps;
   const now = deps.now ?? (() => new Date());
   const decoded = messages.map(decodeMessage);
   const valid = decoded.filter((entry): entry is Valid => entry.ok);
@@ -95,7 +95,13 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
         results[index]?.kind !== 'rejected' && isErased(erasedAfter, entry.event.userId, entry.event.receivedAt),
     );
     if (slipped.length > 0) {
-      await erasures.removeStored(slipped.map(({ event }) => storeKey(event.source, event.eventId)));
+      await erasures.removeStored(
+        slipped.map(({ event }) => ({
+          key: storeKey(event.source, event.eventId),
+          userId: event.userId,
+          erasedAt: erasedAfter.get(event.userId) as Date,
+        })),
+      );
       for (const entry of slipped) removed.add(entry);
     }
   }
@@ -144,7 +150,7 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
 
   // Both copies before the commit: a letter only on the topic would be invisible to receipts.
   const failedAt = now();
-  await Promise.all([deadLetters.publish(letters), letterStore.record(letters, failedAt)]);
+  await recordLetters(letters, failedAt, deps);
   for (const letter of letters) {
     logger.warn(
       {
@@ -179,6 +185,31 @@ export async function persistBatch(messages: readonly ConsumedMessage[], deps: P
     'batch persisted',
   );
   return outcomes;
+}
+
+/**
+ * A letter holds its user's data as much as a stored event does, so erasures cover letters too,
+ * looked at around the write as for events: one of an erased user (received before the erasure;
+ * without a readable receivedAt, failing after it) is stored emptied and discarded, and one whose
+ * user is erased while it is written is emptied just after. The DLQ topic still gets the letter
+ * as it was; its retention removes it.
+ */
+async function recordLetters(letters: readonly DeadLetter[], failedAt: Date, deps: PersistDeps): Promise<void> {
+  const { deadLetters, letterStore, erasures } = deps;
+  const owners = new Map(letters.map((letter) => [letter, letterOwner(letter)]));
+  const userIds = [...new Set([...owners.values()].flatMap((owner) => owner.userId ?? []))];
+  const coveredBy = (erased: ReadonlyMap<string, Date>) =>
+    new Set(
+      letters.filter((letter) => {
+        const { userId, receivedAt } = owners.get(letter) ?? {};
+        return userId !== undefined && isErased(erased, userId, receivedAt ?? failedAt);
+      }),
+    );
+  const erasedBefore = userIds.length === 0 ? new Set<DeadLetter>() : coveredBy(await erasures.latestErasures(userIds));
+  await Promise.all([deadLetters.publish(letters), letterStore.record(letters, failedAt, erasedBefore)]);
+  if (userIds.length === 0) return;
+  const late = [...coveredBy(await erasures.latestErasures(userIds))].filter((letter) => !erasedBefore.has(letter));
+  await letterStore.emptyErased(late, failedAt);
 }
 
 const MAX_LOGGED_TRACE_IDS = 50;

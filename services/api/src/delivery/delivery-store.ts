@@ -10,6 +10,7 @@ import {
   type ErasureDocument,
   type LogDocument,
   type PartitionProgressDocument,
+  eraseDeadLetters,
 } from '@activity-logger/shared';
 import { HttpError } from '../http/errors';
 import { isTimeLimit, isUnreachable } from '../store-errors';
@@ -50,6 +51,9 @@ export function createMongoDeliveryStore(connection: Connection, options: { time
   const erasures = erasureModel(connection).collection as unknown as mongo.Collection<ErasureDocument>;
   const logs = logModel(connection).collection as unknown as mongo.Collection<LogDocument>;
   const { timeoutMs } = options;
+  // An erasure may delete many events, far beyond a read's limit, but not without any bound: a
+  // stuck store must not hold the request (and its connection) for ever. Asking again finishes it.
+  const eraseTimeoutMs = 60_000;
 
   return {
     progressOf: (topic, partition) =>
@@ -73,23 +77,21 @@ export function createMongoDeliveryStore(connection: Connection, options: { time
       await unavailableAs503(erasures.insertOne(erasure));
     },
     async deleteEventsOf(userId, before) {
-      const result = await unavailableAs503(logs.deleteMany({ userId, receivedAt: { $lt: before } }));
+      const result = await unavailableAs503(
+        logs.deleteMany({ userId, receivedAt: { $lt: before } }, { maxTimeMS: eraseTimeoutMs }),
+      );
       return result.deletedCount;
     },
-    async eraseDeadLettersOf(userId, before, by) {
-      const mine = { userId, failedAt: { $lt: before } };
-      const emptied = { key: null, value: null, headers: {}, detail: '(erased)' };
-      // Open letters first become discarded (a replay claim taken meanwhile finds them so), then
-      // every letter of the user, whatever its state, loses its bytes.
-      await unavailableAs503(
-        letters.updateMany(
-          { ...mine, state: 'open' },
-          { $set: { state: 'discarded', resolution: { by, at: new Date(), reason: 'user erased' } } },
+    eraseDeadLettersOf: (userId, before, by) =>
+      // Bounded like an erasure's delete (no maxTimeMS would let a stuck store hold the request).
+      unavailableAs503(
+        eraseDeadLetters(
+          letters,
+          { userId, failedAt: { $lt: before } },
+          { by, at: new Date() },
+          { maxTimeMS: eraseTimeoutMs },
         ),
-      );
-      const result = await unavailableAs503(letters.updateMany(mine, { $set: emptied }));
-      return result.matchedCount;
-    },
+      ),
     async setErasureDeleted(id, counts) {
       await unavailableAs503(erasures.updateOne({ _id: id }, { $set: counts }));
     },
