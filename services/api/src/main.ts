@@ -53,7 +53,9 @@ function main(): void {
   let server: Server | undefined;
   let draining = false;
   // Dead letters, live tail, export: served from the start, answering 503 until the store is reached.
-  const views = deferredViews(config, admin);
+  // One partition counter for everything that computes the watermark (GET, the tail, receipts).
+  const partitionCount = kafkaPartitionCount(admin, config.topic.name);
+  const views = deferredViews(config, partitionCount);
 
   /**
    * Readiness fails first, while the API still serves, so that load balancers stop sending before
@@ -106,7 +108,7 @@ function main(): void {
       const deliveryStore = deferred<DeliveryStore>();
       const watermark = createWatermarkReader({
         readProgress: () => deliveryStore.value.allProgress(config.topic.name),
-        partitionCount: kafkaPartitionCount(admin, config.topic.name),
+        partitionCount,
       });
       ops = createApiOpsServer({
         config: config.ops,

@@ -1,9 +1,7 @@
 import { Router } from 'express';
-import type { Admin } from 'kafkajs';
 import type { Connection } from 'mongoose';
 import { deadLetterModel, logModel, partitionProgressModel, type Logger } from '@activity-logger/shared';
 import type { ApiConfig } from './config';
-import { kafkaPartitionCount } from './delivery/watermark';
 import { deadLetterRoutes } from './dead-letters/routes';
 import { createDeadLetterStore, type DeadLetterStore } from './dead-letters/letter-store';
 import { deferred } from './http/deferred';
@@ -77,7 +75,8 @@ export function viewRoutes(
  */
 export function deferredViews(
   config: Pick<ApiConfig, 'streams' | 'query' | 'topic'>,
-  admin: Admin,
+  /** The topic's partition count: the same counter as the GET watermark's, so both say the same. */
+  partitionCount: () => Promise<number>,
 ): { views: ViewDeps; attach(connection: Connection): void } {
   const deadLetters = deferred<DeadLetterStore>();
   const tail = deferred<TailSource>();
@@ -97,7 +96,7 @@ export function deferredViews(
           logs: logModel(connection),
           progress: partitionProgressModel(connection),
           topic: config.topic.name,
-          partitionCount: kafkaPartitionCount(admin, config.topic.name),
+          partitionCount,
           timeoutMs: config.query.timeoutMs,
           // Streams polling at once share one progress read.
           progressTtlMs: Math.floor(config.streams.tail.pollMs / 2),

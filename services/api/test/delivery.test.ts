@@ -244,7 +244,7 @@ describe('delivery: receipts, watermark and erasures (real Kafka and store)', ()
     expect(erased.body.erasure).toMatchObject({ userId: 'erase-me', requestedBy: 'admin', deleted: 7, deadLetters: 1 });
     const after = await letters.find({ offset: { $in: [900, 901] } }, { sort: { offset: 1 } }).toArray();
     expect(after.map((l) => [l.userId, l.value === null, l.key === null, l.state])).toEqual([
-      ['erase-me', true, true, 'discarded'],
+      [undefined, true, true, 'discarded'], // the userId goes too
       ['keep-me', false, false, 'open'],
     ]);
     expect(await api.model.collection.countDocuments({ userId: 'erase-me' })).toBe(0);

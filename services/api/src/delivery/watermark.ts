@@ -56,11 +56,12 @@ export function createWatermarkReader(
 }
 
 /**
- * The topic's partition count from Kafka's metadata, asked at most once per `cacheMs` (partitions
- * are added rarely, and only ever added); the last good answer stands while the broker is away.
- * The admin client is the one the API keeps connected.
+ * The topic's partition count from Kafka's metadata, asked at most once per `cacheMs`; the last
+ * good answer stands while the broker is away. Kept short: for as long as a partition added to the
+ * topic is not counted, the watermark would ignore it (and claim completeness over events waiting
+ * there). The admin client is the one the API keeps connected.
  */
-export function kafkaPartitionCount(admin: Admin, topic: string, cacheMs = 30_000): () => Promise<number> {
+export function kafkaPartitionCount(admin: Admin, topic: string, cacheMs = 5_000): () => Promise<number> {
   let known: { count: number; at: number } | undefined;
   return async () => {
     if (known !== undefined && Date.now() - known.at < cacheMs) return known.count;

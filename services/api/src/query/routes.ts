@@ -114,14 +114,16 @@ export function queryRoutes(deps: {
     if (cursor !== undefined && after === undefined) {
       throw validationFailed([{ path: 'cursor', message: 'is not a cursor returned for this query' }]);
     }
-    // Asked before the page: it only moves forward, so read first it can only understate.
-    const watermark = deps.watermark.completeThrough();
+    // Read BEFORE the page query goes out: the watermark only moves forward, so read first it can
+    // only understate what the page holds (read concurrently, a commit between the page's snapshot
+    // and the progress read would let it claim an event the page does not have). Usually cached.
+    const watermark = await deps.watermark.completeThrough();
     const page = await reader
       .find({ ...filters, limit, after }, { signal: clientGone(res) })
       .catch((error: unknown) => {
         throw unavailable(error);
       });
-    const completeThrough = (await watermark)?.toISOString() ?? null;
+    const completeThrough = watermark?.toISOString() ?? null;
     if (completeThrough !== null) res.setHeader('X-Complete-Through', completeThrough);
     sendEvents(res, {
       data: page.events,

@@ -95,7 +95,9 @@ export function streamRoutes(deps: {
         // The socket goes with the stream: an ended stream never sits as an idle keep-alive.
         Connection: 'close',
         'X-Accel-Buffering': 'no',
-        'X-Complete-Through': snapshot.completeThrough?.toISOString() ?? '',
+        ...(snapshot.completeThrough === undefined
+          ? {}
+          : { 'X-Complete-Through': snapshot.completeThrough.toISOString() }),
       });
       res.flushHeaders();
       const sink = writeWithBackpressure(res, signal);

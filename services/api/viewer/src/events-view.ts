@@ -5,6 +5,9 @@ import { startLiveTail, type LiveTail, type TailState } from './live-tail';
 import { CursorPager, filterQuery, pageQuery, type EventFilters } from './queries';
 import type { Watermark } from './watermark';
 
+/** How long before its 202 an event may have been received: the API's default PRODUCE_TIMEOUT_MS. */
+const ACCEPT_WINDOW_MS = 5_000;
+
 /** How many live events the tail list keeps; older ones scroll away. */
 const TAIL_KEEP = 200;
 
@@ -124,11 +127,19 @@ export function createEventsView({ api, watermark, openEvent }: EventsViewDeps) 
     next.disabled = !pager.hasNext;
   }
 
-  /** An empty answer is "nothing yet" unless the watermark says the whole range is stored. */
+  /**
+   * An empty answer is "nothing yet" unless this answer's own watermark (read before its page)
+   * covers the range. The watermark is about when events were accepted, and `from`/`to` are on
+   * their timestamps: the claim holds for events stamped when received, which are received up to
+   * the produce time limit before their 202, and never for events sent with a past timestamp.
+   */
   function emptyPageText(page: EventPage): string {
     if (page.data.length > 0) return '';
     const to = filters.get('to');
-    if (to !== null && watermark.covers(to)) return 'No events match: the whole range is stored.';
+    const through = page.completeThrough;
+    if (to !== null && typeof through === 'string' && Date.parse(to) <= Date.parse(through) - ACCEPT_WINDOW_MS) {
+      return 'No events match: everything accepted in this range is stored (events sent with an older timestamp of their own may still arrive).';
+    }
     return 'No events match yet. Events accepted after the freshness watermark may still be on their way.';
   }
 

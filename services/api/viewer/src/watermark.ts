@@ -32,11 +32,6 @@ export class Watermark {
     this.render();
   }
 
-  /** Whether an instant is covered: events up to it are all in the answers already. */
-  covers(iso: string): boolean {
-    return typeof this.value === 'string' && new Date(iso) <= new Date(this.value);
-  }
-
   current(): string | null | undefined {
     return this.value;
   }
