@@ -2,7 +2,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { z } from 'zod';
 import type { Logger } from '@activity-logger/shared';
 import { callerOf, requireScope, sourceOf } from '../auth/authenticate';
-import { HttpError, notFound, validationFailed, type ErrorDetail } from '../http/errors';
+import { HttpError, notFound, issueDetails, validationFailed } from '../http/errors';
 import { jsonBody } from '../http/json-body';
 import type { RateLimits } from '../http/rate-limits';
 import { PublishError, type EventPublisher } from '../ingest/publisher';
@@ -55,13 +55,6 @@ export interface DeadLetterRouteDeps {
   readonly logger: Logger;
   /** How long a replay may hold a letter before another may take it over (see replay.ts). */
   readonly staleClaimMs?: number;
-}
-
-function issues(error: z.ZodError, root: string): ErrorDetail[] {
-  return error.issues.map((issue) => ({
-    path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys : [])].join('.') || root,
-    message: issue.message,
-  }));
 }
 
 /** A replay's body is optional: no body at all means "as it was"; any body is read as ingest reads one. */
@@ -181,7 +174,7 @@ export function deadLetterRoutes(deps: DeadLetterRouteDeps): Router {
 
   router.get('/api/dead-letters', ...guard, async (req, res) => {
     const parsed = letterListQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw validationFailed(issues(parsed.error, '(query)'));
+    if (!parsed.success) throw validationFailed(issueDetails(parsed.error.issues, '(query)'));
     const { cursor, limit, ...filters } = parsed.data;
     const boundTo = fingerprint({
       letters: true,
@@ -217,7 +210,7 @@ export function deadLetterRoutes(deps: DeadLetterRouteDeps): Router {
 
   router.post('/api/dead-letters/replay', ...guard, ...jsonBody(BODY_LIMIT), async (req, res) => {
     const parsed = bulkReplaySchema.safeParse(req.body);
-    if (!parsed.success) throw validationFailed(issues(parsed.error, '(body)'));
+    if (!parsed.success) throw validationFailed(issueDetails(parsed.error.issues, '(body)'));
     const results: unknown[] = [];
     let unavailable: HttpError | undefined;
     // One at a time: a broker that is away fails the first, and the rest are not attempted
@@ -255,7 +248,7 @@ export function deadLetterRoutes(deps: DeadLetterRouteDeps): Router {
     let body;
     if (req.body !== undefined) {
       const parsed = replayBodySchema.safeParse(req.body);
-      if (!parsed.success) throw validationFailed(issues(parsed.error, '(body)'));
+      if (!parsed.success) throw validationFailed(issueDetails(parsed.error.issues, '(body)'));
       body = parsed.data;
     }
     const outcome = await replayLetter(id, body, replayer(res), replayDeps).catch((error: unknown) => {
@@ -270,7 +263,7 @@ export function deadLetterRoutes(deps: DeadLetterRouteDeps): Router {
   router.post('/api/dead-letters/:id/discard', ...guard, ...jsonBody(BODY_LIMIT), async (req, res) => {
     const id = idOf(req);
     const parsed = discardSchema.safeParse(req.body);
-    if (!parsed.success) throw validationFailed(issues(parsed.error, '(body)'));
+    if (!parsed.success) throw validationFailed(issueDetails(parsed.error.issues, '(body)'));
     const by = callerOf(res).name;
     const at = new Date();
     const result = await (async () => {

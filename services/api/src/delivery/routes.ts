@@ -3,7 +3,7 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { eventIdSchema, LIMITS, sourceSchema, type Logger } from '@activity-logger/shared';
 import { callerOf, requireScope, sourceOf } from '../auth/authenticate';
-import { HttpError, notFound, validationFailed } from '../http/errors';
+import { HttpError, notFound, issueDetails, validationFailed } from '../http/errors';
 import type { RateLimits } from '../http/rate-limits';
 import { CursorCodec, fingerprint } from '../query/cursor';
 import type { LogReader } from '../query/log-reader';
@@ -53,13 +53,6 @@ export interface DeliveryDeps {
   readonly now?: () => Date;
 }
 
-function details(issues: readonly z.core.$ZodIssue[]) {
-  return issues.map((issue) => ({
-    path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys : [])].join('.') || '(query)',
-    message: issue.message,
-  }));
-}
-
 /** Scope read, or ingest for the caller's own events: a sender may follow what it sent. */
 const readOrOwnIngest: RequestHandler = (_req, res, next) => {
   const { scopes } = callerOf(res);
@@ -80,7 +73,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Router {
 
   router.get('/api/logs/:eventId/status', readOrOwnIngest, deps.rateLimits.read, async (req, res) => {
     const query = statusQuerySchema.safeParse(req.query);
-    if (!query.success) throw validationFailed(details(query.error.issues));
+    if (!query.success) throw validationFailed(issueDetails(query.error.issues));
     const eventId = eventIdSchema.safeParse(req.params.eventId);
     if (!eventId.success) throw notFound('The event');
     let source = query.data.source;
@@ -125,7 +118,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Router {
 
   router.get('/api/erasures', ...admin, async (req, res) => {
     const query = erasureListSchema.safeParse(req.query);
-    if (!query.success) throw validationFailed(details(query.error.issues));
+    if (!query.success) throw validationFailed(issueDetails(query.error.issues));
     const { userId, limit, cursor } = query.data;
     const boundTo = fingerprint({ erasures: true, userId });
     const after = cursor === undefined ? undefined : cursors.decode(cursor, boundTo);

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
+import type { z } from 'zod';
 import { AppError, type Logger } from '@activity-logger/shared';
 
 export interface ErrorDetail {
@@ -93,4 +94,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       error: { code: httpError.code, message: httpError.message, details: httpError.details },
     });
   };
+}
+
+/**
+ * zod's issues as error details: the path of each (an unknown key named by itself), or `root`
+ * when the issue is about the whole query string or body.
+ */
+export function issueDetails(issues: readonly z.core.$ZodIssue[], root = '(query)'): ErrorDetail[] {
+  return issues.map((issue) => ({
+    path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys : [])].join('.') || root,
+    message: issue.message,
+  }));
 }

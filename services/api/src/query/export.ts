@@ -4,12 +4,12 @@ import { z } from 'zod';
 import type { Logger, StoredEvent } from '@activity-logger/shared';
 import { callerOf, requireScope } from '../auth/authenticate';
 import { clientGone } from '../http/client-gone';
-import { validationFailed } from '../http/errors';
+import { issueDetails, validationFailed } from '../http/errors';
 import type { RateLimits } from '../http/rate-limits';
 import type { OpenStreams } from '../tail/open-streams';
 import type { LogExporter } from './log-exporter';
 import { listQuerySchema } from './routes';
-import { queryDetails, storeUnavailable, writeWithBackpressure } from './stream';
+import { storeUnavailable, writeWithBackpressure } from './stream';
 
 const fields = listQuerySchema.shape;
 
@@ -77,7 +77,7 @@ export function exportRoutes(deps: {
    */
   router.get('/api/logs/export', requireScope('read'), deps.rateLimits.read, async (req, res) => {
     const parsed = exportQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw validationFailed(queryDetails(parsed.error.issues));
+    if (!parsed.success) throw validationFailed(issueDetails(parsed.error.issues));
     const { format, ...query } = parsed.data;
     const slot = deps.streams.open(callerOf(res).name);
     const signal = AbortSignal.any([clientGone(res), slot.signal]);

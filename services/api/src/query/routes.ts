@@ -10,7 +10,7 @@ import {
 import { requireScope } from '../auth/authenticate';
 import type { WatermarkReader } from '../delivery/watermark';
 import { clientGone } from '../http/client-gone';
-import { HttpError, notFound, validationFailed, type ErrorDetail } from '../http/errors';
+import { HttpError, notFound, issueDetails, validationFailed } from '../http/errors';
 import type { RateLimits } from '../http/rate-limits';
 import { CursorCodec, fingerprint } from './cursor';
 import { LogReadError, type LogReader } from './log-reader';
@@ -63,13 +63,6 @@ export const getOneQuerySchema = z.strictObject({
   source: sourceSchema.optional().meta({ description: 'whose event, when several API keys used this eventId' }),
 });
 
-function queryDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
-  return issues.map((issue) => ({
-    path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys : [])].join('.') || '(query)',
-    message: issue.message,
-  }));
-}
-
 /** A store that is slow or away is the store's problem, said as such: 503 with Retry-After. */
 function unavailable(error: unknown): unknown {
   if (!(error instanceof LogReadError)) return error;
@@ -99,7 +92,7 @@ export function queryRoutes(deps: {
 
   router.get('/api/logs', ...guard, async (req, res) => {
     const parsed = listQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw validationFailed(queryDetails(parsed.error.issues));
+    if (!parsed.success) throw validationFailed(issueDetails(parsed.error.issues));
     const { cursor, limit, ...filters } = parsed.data;
     const boundTo = fingerprint({
       userId: filters.userId,
@@ -140,7 +133,7 @@ export function queryRoutes(deps: {
    */
   router.get('/api/logs/:eventId', ...guard, async (req, res) => {
     const query = getOneQuerySchema.safeParse(req.query);
-    if (!query.success) throw validationFailed(queryDetails(query.error.issues));
+    if (!query.success) throw validationFailed(issueDetails(query.error.issues));
     const eventId = eventIdSchema.safeParse(req.params.eventId);
     if (!eventId.success) throw notFound('The event');
     const found: StoredEvent[] = await reader

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '@activity-logger/shared';
 import { callerOf, requireScope } from '../auth/authenticate';
 import { clientGone } from '../http/client-gone';
-import { HttpError, validationFailed } from '../http/errors';
+import { HttpError, issueDetails, validationFailed } from '../http/errors';
 import type { RateLimits } from '../http/rate-limits';
 import { runLiveTail, sseMessage, type TailSettings } from '../tail/live-tail';
 import type { OpenStreams } from '../tail/open-streams';
@@ -33,13 +33,6 @@ export const streamQuerySchema = z
     message: '"from" must not be after "to"',
     path: ['from'],
   });
-
-export function queryDetails(issues: readonly z.core.$ZodIssue[]) {
-  return issues.map((issue) => ({
-    path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys : [])].join('.') || '(query)',
-    message: issue.message,
-  }));
-}
 
 /** Waits until the client took what it was sent; rejects when the stream is to end. */
 export function writeWithBackpressure(res: Response, signal: AbortSignal) {
@@ -74,7 +67,7 @@ export function streamRoutes(deps: {
    */
   router.get('/api/logs/stream', requireScope('read'), deps.rateLimits.read, async (req, res) => {
     const parsed = streamQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw validationFailed(queryDetails(parsed.error.issues));
+    if (!parsed.success) throw validationFailed(issueDetails(parsed.error.issues));
     const { lastEventId, ...filters } = parsed.data;
     const resumeText = req.get('last-event-id') ?? lastEventId;
     const resume = resumeText === undefined ? undefined : decodePosition(resumeText);
