@@ -57,6 +57,8 @@ const DELIBERATELY_DEFAULTED: Record<string, string> = {
   STREAM_MAX_TOTAL: 'per-replica caps of live tails and exports, documented in the README',
   STREAM_POLL_MS: 'tuned in code',
   STREAM_HEARTBEAT_MS: 'the 15 s of the SSE contract',
+  EXPORT_MAX_PER_KEY: 'per-replica caps of exports, documented in the README',
+  EXPORT_MAX_TOTAL: 'per-replica caps of exports, documented in the README',
   EXPORT_TIMEOUT_MS: 'deliberate defaults, documented in the configuration table',
   EXPORT_BATCH_TIMEOUT_MS: 'deliberate defaults, documented in the configuration table',
 };

@@ -4,7 +4,7 @@ import type { Logger } from '@activity-logger/shared';
 import type { KeyRing } from './auth/api-keys';
 import { authenticate } from './auth/authenticate';
 import type { ApiConfig } from './config';
-import { errorHandler, notFound, toHttpError } from './http/errors';
+import { errorHandler, notFound, toHttpError, validationFailed } from './http/errors';
 import type { DeliveryStore } from './delivery/delivery-store';
 import { deliveryRoutes } from './delivery/routes';
 import type { WatermarkReader } from './delivery/watermark';
@@ -61,6 +61,7 @@ export function createApp({
   app.use(viewerRoutes(viewerDir));
   // Every /api route below needs a key (an unknown /api path too: a 401 tells nothing about it).
   app.use('/api', authenticate(keys));
+  app.use('/api', refuseNulInPath);
   const rateLimits = createRateLimits(config.rateLimits);
   app.use(ingestRoutes({ publisher, produceTimeoutMs: config.produce.timeoutMs, logger, metrics, rateLimits }));
   if (views !== undefined) {
@@ -76,6 +77,15 @@ export function createApp({
   app.use(errorHandler(logger));
   return app;
 }
+
+/**
+ * NUL (U+0000) in a path segment (an eventId, a letter id, a userId) can name nothing stored, and
+ * some servers (PostgreSQL under FerretDB) fail the whole query over it: a 400, never a 500.
+ */
+const refuseNulInPath: RequestHandler = (req, _res, next) => {
+  if (/%00/i.test(req.path)) throw validationFailed([{ path: '(path)', message: 'must not contain NUL (U+0000)' }]);
+  next();
+};
 
 /** Labels by route pattern, not raw path, so event ids do not explode the label set. */
 function recordDuration(metrics: ApiMetrics): RequestHandler {

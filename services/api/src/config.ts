@@ -68,13 +68,20 @@ export const apiEnvSchema = z
     HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt(1000, 600_000, 65_000),
     HTTP_MAX_CONNECTIONS: positiveInt(1, 1_000_000, 1000),
     HTTP_MAX_HEADERS_COUNT: positiveInt(10, 2000, 100),
-    /** Live tails and exports open at once, per API key and per replica (see tail/open-streams.ts). */
+    /** Live tails open at once, per API key and per replica (see tail/open-streams.ts). */
     STREAM_MAX_PER_KEY: positiveInt(1, 10_000, 5),
     STREAM_MAX_TOTAL: positiveInt(1, 100_000, 200),
     /** How often a live tail looks for newly committed events. */
     STREAM_POLL_MS: positiveInt(50, 60_000, 1000),
     /** A `:` comment on every live tail this often, so proxies keep the connection. */
     STREAM_HEARTBEAT_MS: positiveInt(1000, 300_000, 15_000),
+    /**
+     * Exports open at once, per API key and per replica: far fewer than tails, because each one
+     * has the store scan and sort what it matches, and a store may go on doing so after the client
+     * has left (FerretDB does), so an export's slot is held until the store has answered.
+     */
+    EXPORT_MAX_PER_KEY: positiveInt(1, 1000, 2),
+    EXPORT_MAX_TOTAL: positiveInt(1, 10_000, 4),
     /** The store's time for one whole export (a cursor's maxTimeMS counts across its batches). */
     EXPORT_TIMEOUT_MS: positiveInt(1000, 86_400_000, 600_000),
     /** One export batch's bound, should the store or the network hang. */
@@ -160,8 +167,10 @@ export function loadApiConfig(env: Record<string, string | undefined>) {
     query: { timeoutMs: parsed.QUERY_TIMEOUT_MS },
     streams: {
       limits: { perKey: parsed.STREAM_MAX_PER_KEY, total: parsed.STREAM_MAX_TOTAL },
+      exportLimits: { perKey: parsed.EXPORT_MAX_PER_KEY, total: parsed.EXPORT_MAX_TOTAL },
       tail: { pollMs: parsed.STREAM_POLL_MS, heartbeatMs: parsed.STREAM_HEARTBEAT_MS, batch: 500 },
-      export: { batchSize: 1000, timeoutMs: parsed.EXPORT_TIMEOUT_MS, batchTimeoutMs: parsed.EXPORT_BATCH_TIMEOUT_MS },
+      // 250 events a batch: a client that stops reading holds at most one batch (a few MiB).
+      export: { batchSize: 250, timeoutMs: parsed.EXPORT_TIMEOUT_MS, batchTimeoutMs: parsed.EXPORT_BATCH_TIMEOUT_MS },
     },
     httpLimits: {
       requestTimeoutMs: parsed.HTTP_REQUEST_TIMEOUT_MS,

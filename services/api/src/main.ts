@@ -70,7 +70,9 @@ function main(): void {
     if (listening === undefined) return;
     logger.info({ delayMs: config.shutdown.delayMs }, 'not ready any more; still serving until the delay ends');
     await sleep(config.shutdown.delayMs);
-    views.views.streams.closeAll(); // live tails and exports end now, or they would hold the drain
+    // Live tails and exports end now, or they would hold the drain.
+    views.views.streams.closeAll();
+    views.views.exports.closeAll();
     const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
     listening.closeIdleConnections();
     const cutOff = setTimeout(() => listening.closeAllConnections(), config.produce.timeoutMs + 1000);

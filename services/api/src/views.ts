@@ -21,6 +21,8 @@ export interface ViewDeps {
   readonly exporter: LogExporter;
   /** Open tails and exports, capped, and ended at shutdown (main.ts calls closeAll). */
   readonly streams: OpenStreams;
+  /** Open exports, capped apart from the tails (main.ts calls closeAll). */
+  readonly exports: OpenStreams;
   readonly tailSettings: TailSettings;
 }
 
@@ -61,7 +63,7 @@ export function viewRoutes(
   router.use(
     exportRoutes({
       exporter: views.exporter,
-      streams: views.streams,
+      streams: views.exports,
       rateLimits: deps.rateLimits,
       logger: deps.logger,
     }),
@@ -87,6 +89,7 @@ export function deferredViews(
       tail: tail.value,
       exporter: exporter.value,
       streams: new OpenStreams(config.streams.limits),
+      exports: new OpenStreams(config.streams.exportLimits),
       tailSettings: config.streams.tail,
     },
     attach(connection) {

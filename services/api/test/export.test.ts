@@ -151,7 +151,7 @@ describe('GET /api/logs/export (real store)', () => {
       await eventually(() => (seen.finished ? true : undefined), { what: 'the export to let go of its cursor' });
       // 25 batches would be the whole export; one that stopped pulled far fewer.
       expect(seen.batches).toBeLessThan(COUNT / 100);
-      expect(api.views.streams.size).toBe(0);
+      expect(api.views.exports.size).toBe(0);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

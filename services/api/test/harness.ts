@@ -178,6 +178,7 @@ export async function startTestApi(
     connection,
     async close() {
       views.streams.closeAll();
+      views.exports.closeAll();
       await ops.close();
       await publisher.close();
       await producer.disconnect().catch(() => undefined);

@@ -12,6 +12,7 @@ import type { ViewDeps } from '../src/views';
 export interface ViewOptions {
   readonly tail?: Partial<TailSettings>;
   readonly limits?: Partial<StreamLimits>;
+  readonly exportLimits?: Partial<StreamLimits>;
   readonly export?: Partial<ExportSettings>;
 }
 
@@ -35,6 +36,7 @@ export function testViews(connection: Connection, admin: Admin, topic: string, o
       ...options.export,
     }),
     streams: new OpenStreams({ perKey: 5, total: 50, ...options.limits }),
+    exports: new OpenStreams({ perKey: 2, total: 4, ...options.exportLimits }),
     tailSettings,
   };
 }

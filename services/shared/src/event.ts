@@ -21,7 +21,13 @@ export const eventIdSchema = z
   .max(LIMITS.eventIdLength)
   .regex(/^[A-Za-z0-9_.:-]+$/, 'only letters, digits and _ . : - are allowed');
 
-const boundedString = z.string().min(1).max(LIMITS.idLength);
+/** NUL (U+0000) cannot be stored by every server (see the API's exact-json.ts); refused in every string. */
+const NO_NUL_MESSAGE = 'must not contain NUL (U+0000)';
+const boundedString = z
+  .string()
+  .min(1)
+  .max(LIMITS.idLength)
+  .refine((value) => !value.includes('\u0000'), NO_NUL_MESSAGE);
 
 /**
  * The name of the API key that sent an event (its `source`). Names never contain `:` (the key
@@ -55,6 +61,7 @@ function findMetadataProblem(
   depth: number,
   path: (string | number)[],
 ): { message: string; path: (string | number)[] } | undefined {
+  if (typeof value === 'string' && value.includes('\u0000')) return { message: NO_NUL_MESSAGE, path };
   if (value === null || typeof value !== 'object') return undefined;
   if (depth > LIMITS.metadataDepth) {
     return { message: `metadata is nested deeper than ${LIMITS.metadataDepth} levels`, path };

@@ -26,7 +26,8 @@ export interface ErasureGuard {
 /** Whether an erasure covers an event of this user received at `receivedAt`. */
 export function isErased(erasures: ReadonlyMap<string, Date>, userId: string, receivedAt: Date): boolean {
   const requestedAt = erasures.get(userId);
-  return requestedAt !== undefined && requestedAt > receivedAt;
+  // Inclusive: an event received in the erasure's own millisecond is covered (the API's delete is too).
+  return requestedAt !== undefined && requestedAt >= receivedAt;
 }
 
 export function createMongoErasureGuard(

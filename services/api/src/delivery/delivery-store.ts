@@ -78,7 +78,7 @@ export function createMongoDeliveryStore(connection: Connection, options: { time
     },
     async deleteEventsOf(userId, before) {
       const result = await unavailableAs503(
-        logs.deleteMany({ userId, receivedAt: { $lt: before } }, { maxTimeMS: eraseTimeoutMs }),
+        logs.deleteMany({ userId, receivedAt: { $lte: before } }, { maxTimeMS: eraseTimeoutMs }),
       );
       return result.deletedCount;
     },

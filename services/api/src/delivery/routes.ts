@@ -11,6 +11,7 @@ import type { DeliveryStore } from './delivery-store';
 import { eraseUser, toErasure } from './erasure';
 import { receiptOf } from './receipt';
 import type { WatermarkReader } from './watermark';
+import { unavailable } from '../query/unavailable';
 
 export const MAX_ERASURES_PAGE = 200;
 
@@ -83,7 +84,11 @@ export function deliveryRoutes(deps: DeliveryDeps): Router {
       if (source !== undefined && source !== own) throw notFound('The event');
       source = own;
     }
-    const result = await receiptOf({ eventId: eventId.data, source, at: query.data.at }, deps);
+    const result = await receiptOf({ eventId: eventId.data, source, at: query.data.at }, deps).catch(
+      (error: unknown) => {
+        throw unavailable(error);
+      },
+    );
     if (!result.ok) {
       throw new HttpError(
         409,

@@ -8,6 +8,10 @@ describe('findInexactJson', () => {
     ['prototype as a key', '{"events":[{"prototype":1}]}', 'events.0.prototype'],
     ['a lone high surrogate in a value', '{"userId":"a\\ud800b"}', 'userId'],
     ['a lone low surrogate in a key', '{"metadata":{"\\udc00":1}}', 'metadata.\udc00'],
+    // PostgreSQL (FerretDB's backend) refuses a whole batch over one NUL: refused at the door.
+    ['NUL in a metadata value', '{"metadata":{"nul":"a\\u0000b"}}', 'metadata.nul'],
+    ['NUL in the userId', '{"userId":"a\\u0000b"}', 'userId'],
+    ['NUL in a key', '{"metadata":{"a\\u0000":1}}', 'metadata.a\u0000'],
   ])('finds %s', (_name, json, path) => {
     expect(findInexactJson(JSON.parse(json))?.path).toBe(path);
   });

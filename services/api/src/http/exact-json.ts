@@ -8,6 +8,10 @@ import type { ErrorDetail } from './errors';
  *     as they are what prototype-pollution payloads are built from;
  *   - lone UTF-16 surrogates (`"\ud800"`) in keys or values: they cannot be encoded as UTF-8, so
  *     Kafka and BSON would turn them into U+FFFD and two different strings into one;
+ *   - NUL (U+0000) in keys or values: PostgreSQL, under FerretDB, cannot hold it, and refuses
+ *     the whole write of a batch that has one (it is not a per-document error, so the worker
+ *     would retry the batch for ever), while a MongoDB server stores it: refused everywhere, so
+ *     that what one deployment takes, every one can store;
  *   - numbers beyond the double range (`1e400`): JSON.parse makes them Infinity, which JSON then
  *     writes as null — the event would be stored with another value than the one sent.
  * The walk is iterative and keeps a parent link per value rather than a path, so a 1 MiB body
@@ -15,6 +19,7 @@ import type { ErrorDetail } from './errors';
  */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const LONE_SURROGATE = /\p{Surrogate}/u;
+const NUL = '\u0000';
 
 interface Visit {
   readonly value: unknown;
@@ -40,6 +45,7 @@ export function findInexactJson(value: unknown, root = '(body)'): ErrorDetail | 
       if (LONE_SURROGATE.test(current)) {
         return { path: pathOf(visit, root), message: 'contains a lone UTF-16 surrogate, which cannot be stored' };
       }
+      if (current.includes(NUL)) return { path: pathOf(visit, root), message: 'contains NUL (U+0000)' };
     } else if (Array.isArray(current)) {
       for (let index = current.length - 1; index >= 0; index -= 1) {
         pending.push({ value: current[index] as unknown, key: index, parent: visit });
@@ -51,6 +57,7 @@ export function findInexactJson(value: unknown, root = '(body)'): ErrorDetail | 
         if (LONE_SURROGATE.test(key)) {
           return { path: pathOf(child, root), message: 'the key contains a lone UTF-16 surrogate' };
         }
+        if (key.includes(NUL)) return { path: pathOf(child, root), message: 'the key contains NUL (U+0000)' };
         pending.push(child);
       }
     }

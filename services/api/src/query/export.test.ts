@@ -23,6 +23,13 @@ describe('export formats', () => {
     );
   });
 
+  it('quotes a cell with a bare LF or CR, so it cannot start a row of its own (formula and all)', () => {
+    const row = csvRows([{ ...event, userId: 'x\n=2+5', action: 'a\r@SUM(1+1)', metadata: undefined }], false);
+    expect(row).toContain(`,"x\n=2+5","a\r@SUM(1+1)",`);
+    // One record: the only unquoted line break is the record delimiter.
+    expect(row.replace(/"[^"]*"/g, '').split('\r\n')).toEqual([expect.any(String), '']);
+  });
+
   it('writes one JSON line per event', () => {
     expect(ndjsonRows([event, event]).split('\n')).toHaveLength(3);
     expect(JSON.parse(ndjsonRows([event]))).toEqual(event);

@@ -9,7 +9,8 @@ import type { RateLimits } from '../http/rate-limits';
 import type { OpenStreams } from '../tail/open-streams';
 import type { LogExporter } from './log-exporter';
 import { listQuerySchema } from './routes';
-import { storeUnavailable, writeWithBackpressure } from './stream';
+import { unavailable } from './unavailable';
+import { writeWithBackpressure } from './stream';
 
 const fields = listQuerySchema.shape;
 
@@ -54,7 +55,12 @@ export function csvRows(events: readonly StoredEvent[], withHeader: boolean): st
       ...event,
       metadata: event.metadata === undefined ? '' : JSON.stringify(event.metadata),
     })),
-    { header: withHeader, columns: [...CSV_COLUMNS], escape_formulas: true, record_delimiter: 'windows' },
+    {
+      ...{ header: withHeader, columns: [...CSV_COLUMNS], escape_formulas: true, record_delimiter: 'windows' },
+      // A bare LF or CR ends a row in most readers, but csv-stringify quotes only the record
+      // delimiter itself: unquoted, the rest of the cell would start a new row, formula and all.
+      quoted_match: /[\r\n]/,
+    },
   );
 }
 
@@ -87,7 +93,7 @@ export function exportRoutes(deps: {
       batches = deps.exporter.batches(query, signal)[Symbol.asyncIterator]();
       // The first batch before the status line: a store that is away is still a plain 503.
       let result = await batches.next().catch((error: unknown) => {
-        throw storeUnavailable(error);
+        throw unavailable(error);
       });
       res.writeHead(200, {
         'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
@@ -109,8 +115,10 @@ export function exportRoutes(deps: {
         deps.logger.warn({ err: error, traceId: res.locals.traceId, exported }, 'export failed midway');
       res.destroy();
     } finally {
-      slot.release();
+      // The slot goes only once the exporter has stopped, its store read included: a client that
+      // leaves does not free room for another scan while the store still works on this one.
       await batches?.return?.().catch(() => undefined);
+      slot.release();
     }
   });
 

@@ -34,8 +34,8 @@ export interface ExportSettings {
 /**
  * One store cursor per export: a sort is done once, then batches stream with getMore, rather
  * than a keyset query per batch that would sort again each time. The cursor is closed as soon as
- * the export stops, whoever stops it: the client leaving aborts `signal`, which the driver turns
- * into killing the cursor.
+ * the export stops, whoever stops it: once `signal` (the client leaving) is aborted, no further
+ * batch is asked for, and the one the store is working on is awaited, then the cursor killed.
  */
 export function createLogExporter(model: LogModel, settings: ExportSettings): LogExporter {
   const collection = model.collection as unknown as mongo.Collection<LogDocument>;
@@ -48,7 +48,10 @@ export function createLogExporter(model: LogModel, settings: ExportSettings): Lo
         sort: { timestamp: direction, _id: direction },
         batchSize: settings.batchSize,
         maxTimeMS: settings.timeoutMs,
-        signal: AbortSignal.any([signal, watchdog.signal]),
+        // Not the client's signal: a store read is never cut for a client that left (the store
+        // may go on working regardless, FerretDB does); the export stops at the next batch
+        // instead, so the export's slot stays held as long as the store works for it.
+        signal: watchdog.signal,
       });
       let bound = settings.timeoutMs + 1000;
       try {
@@ -58,6 +61,7 @@ export function createLogExporter(model: LogModel, settings: ExportSettings): Lo
           bound = settings.batchTimeoutMs;
           let batch: LogDocument[];
           try {
+            if (signal.aborted) return;
             const first = await cursor.next();
             if (first === null) return;
             // What the driver holds of the current batch, without another round trip.

@@ -13,7 +13,8 @@ import { clientGone } from '../http/client-gone';
 import { HttpError, notFound, issueDetails, validationFailed } from '../http/errors';
 import type { RateLimits } from '../http/rate-limits';
 import { CursorCodec, fingerprint } from './cursor';
-import { LogReadError, type LogReader } from './log-reader';
+import type { LogReader } from './log-reader';
+import { unavailable } from './unavailable';
 
 export const MAX_PAGE = 500;
 /** How many sources an ambiguous GET /api/logs/:eventId names. */
@@ -62,16 +63,6 @@ export const listQuerySchema = z
 export const getOneQuerySchema = z.strictObject({
   source: sourceSchema.optional().meta({ description: 'whose event, when several API keys used this eventId' }),
 });
-
-/** A store that is slow or away is the store's problem, said as such: 503 with Retry-After. */
-function unavailable(error: unknown): unknown {
-  if (!(error instanceof LogReadError)) return error;
-  const message =
-    error.code === 'QUERY_TIMEOUT'
-      ? 'The query took longer than the time limit; narrow it (userId, action, source, from/to) or retry later.'
-      : 'The event store cannot be reached right now; retry later.';
-  return new HttpError(503, error.code, message, { retryAfterSeconds: 5, cause: error });
-}
 
 /** Answers that carry events are personal data: never kept by a cache. */
 function sendEvents(res: Response, body: unknown) {

@@ -4,14 +4,14 @@ import { z } from 'zod';
 import type { Logger } from '@activity-logger/shared';
 import { callerOf, requireScope } from '../auth/authenticate';
 import { clientGone } from '../http/client-gone';
-import { HttpError, issueDetails, validationFailed } from '../http/errors';
+import { issueDetails, validationFailed } from '../http/errors';
 import type { RateLimits } from '../http/rate-limits';
 import { runLiveTail, sseMessage, type TailSettings } from '../tail/live-tail';
 import type { OpenStreams } from '../tail/open-streams';
 import { decodePosition, encodePosition } from '../tail/position';
 import type { TailSource } from '../tail/tail-source';
-import { LogReadError } from './log-reader';
 import { listQuerySchema } from './routes';
+import { unavailable } from './unavailable';
 
 const fields = listQuerySchema.shape;
 
@@ -40,14 +40,6 @@ export function writeWithBackpressure(res: Response, signal: AbortSignal) {
     if (signal.aborted) throw signal.reason;
     if (!res.write(chunk)) await once(res, 'drain', { signal });
   };
-}
-
-export function storeUnavailable(error: unknown): unknown {
-  if (!(error instanceof LogReadError)) return error;
-  return new HttpError(503, error.code, 'The event store cannot answer right now; retry later.', {
-    retryAfterSeconds: 5,
-    cause: error,
-  });
 }
 
 export function streamRoutes(deps: {
@@ -79,7 +71,7 @@ export function streamRoutes(deps: {
     try {
       const signal = AbortSignal.any([clientGone(res), slot.signal]);
       const snapshot = await deps.tail.progress(signal).catch((error: unknown) => {
-        throw storeUnavailable(error);
+        throw unavailable(error);
       });
       const start = resume ?? (filters.from === undefined ? new Map(snapshot.committed) : new Map<number, number>());
       res.writeHead(200, {
