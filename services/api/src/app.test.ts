@@ -1,9 +1,7 @@
-import pino from 'pino';
 import request from 'supertest';
 import { createApp } from './app';
-import { configurationLine, generateApiKey, KeyRing, parseKeyLines } from './auth/api-keys';
-import { FakeDeliveryStore } from './delivery/fake-delivery-store';
-import { createApiMetrics } from './metrics';
+import { generateApiKey } from './auth/api-keys';
+import { fakeAppDeps } from './fake-app';
 import { FakeLogReader } from './query/fake-log-reader';
 import { LogReadError } from './query/log-reader';
 
@@ -15,23 +13,7 @@ describe('app: store trouble and unstorable input', () => {
       throw new LogReadError('QUERY_TIMEOUT', 'the store did not answer within 3000 ms', undefined);
     }
   }
-  const app = createApp({
-    config: {
-      produce: { timeoutMs: 1000, lingerMs: 0, maxBatchBytes: 100_000, maxBatchEvents: 10 },
-      cursorSecret: 'unit-test-cursor-secret',
-      rateLimits: { windowSeconds: 60, ingestEvents: 100, readRequests: 100 },
-    },
-    keys: new KeyRing(parseKeyLines([configurationLine('ops', ['read', 'admin'], key)]).keys),
-    publisher: { publish: () => Promise.resolve([]), close: () => Promise.resolve() },
-    reader: new SlowStore([]),
-    delivery: {
-      topic: 't',
-      store: new FakeDeliveryStore(),
-      watermark: { completeThrough: () => Promise.resolve(null) },
-    },
-    logger: pino({ level: 'silent' }),
-    metrics: createApiMetrics(),
-  });
+  const app = createApp(fakeAppDeps({ value: key, scopes: ['read', 'admin'] }, { reader: new SlowStore([]) }));
   const as = (req: request.Test) => req.set('Authorization', `Bearer ${key}`);
 
   it('answers a receipt the store cannot give with 503 and Retry-After', async () => {

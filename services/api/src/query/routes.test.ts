@@ -1,9 +1,7 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import pino from 'pino';
 import { createApp } from '../app';
-import { configurationLine, generateApiKey, KeyRing, parseKeyLines } from '../auth/api-keys';
-import { FakeDeliveryStore } from '../delivery/fake-delivery-store';
-import { createApiMetrics } from '../metrics';
+import { generateApiKey } from '../auth/api-keys';
+import { fakeAppDeps } from '../fake-app';
 import { FakeLogReader } from './fake-log-reader';
 
 /** Route behaviour that needs no store: the reader is a fake. */
@@ -14,23 +12,7 @@ describe('query routes', () => {
   let port: number;
 
   beforeAll(async () => {
-    const app = createApp({
-      config: {
-        produce: { timeoutMs: 1000, lingerMs: 0, maxBatchBytes: 100_000, maxBatchEvents: 10 },
-        cursorSecret: 'unit-test-cursor-secret',
-        rateLimits: { windowSeconds: 60, ingestEvents: 100, readRequests: 100 },
-      },
-      keys: new KeyRing(parseKeyLines([configurationLine('reader', ['read'], key)]).keys),
-      publisher: { publish: () => Promise.resolve([]), close: () => Promise.resolve() },
-      reader,
-      delivery: {
-        topic: 't',
-        store: new FakeDeliveryStore(),
-        watermark: { completeThrough: () => Promise.resolve(null) },
-      },
-      logger: pino({ level: 'silent' }),
-      metrics: createApiMetrics(),
-    });
+    const app = createApp(fakeAppDeps({ value: key, scopes: ['read'] }, { reader }));
     server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;

@@ -1,13 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../app';
-import { configurationLine, generateApiKey, KeyRing, parseKeyLines } from '../auth/api-keys';
-import { FakeLogReader } from '../query/fake-log-reader';
-import { FakeDeliveryStore } from '../delivery/fake-delivery-store';
-import { createApiMetrics } from '../metrics';
+import { generateApiKey } from '../auth/api-keys';
+import { fakeAppDeps } from '../fake-app';
 
 /** The viewer's files: public, under the API's CSP, and a clear answer when they are not built. */
 describe('viewer routes', () => {
@@ -21,24 +18,7 @@ describe('viewer routes', () => {
   afterAll(() => rm(built, { recursive: true, force: true }));
 
   function app(viewerDir: string) {
-    return createApp({
-      config: {
-        produce: { timeoutMs: 1000, lingerMs: 0, maxBatchBytes: 100_000, maxBatchEvents: 10 },
-        cursorSecret: 'unit-test-cursor-secret',
-        rateLimits: { windowSeconds: 60, ingestEvents: 100, readRequests: 100 },
-      },
-      keys: new KeyRing(parseKeyLines([configurationLine('reader', ['read'], generateApiKey())]).keys),
-      publisher: { publish: () => Promise.resolve([]), close: () => Promise.resolve() },
-      reader: new FakeLogReader([]),
-      delivery: {
-        topic: 't',
-        store: new FakeDeliveryStore(),
-        watermark: { completeThrough: () => Promise.resolve(null) },
-      },
-      logger: pino({ level: 'silent' }),
-      metrics: createApiMetrics(),
-      viewerDir,
-    });
+    return createApp(fakeAppDeps({ value: generateApiKey(), scopes: ['read'] }, { viewerDir }));
   }
 
   it('serves the page and its script without a key, revalidated on every load, under a self-only CSP', async () => {
