@@ -28,13 +28,14 @@ key_file=.stack/dev-api-key
 if [[ -z ${API_KEYS:-} && -z ${API_KEYS_FILE:-} && ${AUTH_DISABLED:-} != true ]]; then
   if [[ ! -s $key_file ]]; then
     mkdir -p .stack
-    (umask 077 && npx tsx services/api/src/auth/keygen.ts --name dev --scopes ingest,read --json |
+    (umask 077 && npx tsx services/api/src/auth/keygen.ts --name dev --scopes ingest,read,admin --json |
       node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).key)' >"$key_file")
   fi
   dev_key=$(cat "$key_file")
   dev_key_hash=$(node -e 'process.stdout.write(require("crypto").createHash("sha256").update(process.argv[1]).digest("hex"))' "$dev_key")
-  export API_KEYS="dev:ingest+read:$dev_key_hash"
-  key_help="dev: local API key \"dev\" (scopes ingest, read), kept in $key_file; paste:
+  # Every scope: one developer on their own machine tries dead letters and erasure too.
+  export API_KEYS="dev:ingest+read+admin:$dev_key_hash"
+  key_help="dev: local API key \"dev\" (scopes ingest, read, admin), kept in $key_file; paste:
        KEY=$dev_key
        curl -H \"Authorization: Bearer \$KEY\" \"http://localhost:${PORT:-3000}/api/logs?limit=5\""
 fi
