@@ -1,7 +1,6 @@
 import type { mongo } from 'mongoose';
 import { toStoredEvent, type LogDocument, type LogModel, type StoredEvent } from '@activity-logger/shared';
-import { filterConditions, type EventFilters } from '../tail/tail-source';
-import { LogReadError } from './log-reader';
+import { filterConditions, LogReadError, type EventFilters } from './log-reader';
 import { isTimeLimit, isUnreachable } from '../store-errors';
 import { allOf } from './store-filter';
 

@@ -10,14 +10,29 @@ import {
 import { allOf } from './store-filter';
 import { isTimeLimit, isUnreachable } from '../store-errors';
 
-export interface LogQuery {
+/** The filters GET /api/logs takes; the tail and the export apply the same ones. */
+export interface EventFilters {
   readonly userId?: string | undefined;
   readonly action?: string | undefined;
   readonly source?: string | undefined;
-  /** Inclusive. */
+  /** Inclusive, on timestamp. */
   readonly from?: Date | undefined;
-  /** Exclusive. */
+  /** Exclusive, on timestamp. */
   readonly to?: Date | undefined;
+}
+
+/** The store conditions of the filters, to be joined with `allOf` (see store-filter.ts). */
+export function filterConditions(filters: EventFilters): mongo.Filter<LogDocument>[] {
+  const conditions: mongo.Filter<LogDocument>[] = [];
+  if (filters.userId !== undefined) conditions.push({ userId: filters.userId });
+  if (filters.action !== undefined) conditions.push({ action: filters.action });
+  if (filters.source !== undefined) conditions.push({ source: filters.source });
+  if (filters.from !== undefined) conditions.push({ timestamp: { $gte: filters.from } });
+  if (filters.to !== undefined) conditions.push({ timestamp: { $lt: filters.to } });
+  return conditions;
+}
+
+export interface LogQuery extends EventFilters {
   readonly order: 'asc' | 'desc';
   readonly limit: number;
   readonly after?: PagePosition | undefined;
@@ -90,12 +105,7 @@ export function createLogReader(model: LogModel, settings: { timeoutMs: number }
 
   return {
     async find(query, options) {
-      const conditions: mongo.Filter<LogDocument>[] = [];
-      if (query.userId !== undefined) conditions.push({ userId: query.userId });
-      if (query.action !== undefined) conditions.push({ action: query.action });
-      if (query.source !== undefined) conditions.push({ source: query.source });
-      if (query.from !== undefined) conditions.push({ timestamp: { $gte: query.from } });
-      if (query.to !== undefined) conditions.push({ timestamp: { $lt: query.to } });
+      const conditions = filterConditions(query);
       if (query.after !== undefined) {
         const beyond = query.order === 'desc' ? '$lt' : '$gt';
         conditions.push({

@@ -1,7 +1,8 @@
 import type { LogDocument } from '@activity-logger/shared';
 import { runLiveTail } from './live-tail';
 import { decodePosition } from './position';
-import type { EventFilters, ProgressSnapshot, TailSource } from './tail-source';
+import type { EventFilters } from '../query/log-reader';
+import type { ProgressSnapshot, TailSource } from './tail-source';
 
 function doc(partition: number, offset: number): LogDocument {
   return {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toStoredEvent } from '@activity-logger/shared';
 import { encodePosition } from './position';
-import type { EventFilters, TailSource } from './tail-source';
+import type { EventFilters } from '../query/log-reader';
+import type { TailSource } from './tail-source';
 
 export interface TailSettings {
   /** How often the worker's progress is looked at for newly committed offsets. */

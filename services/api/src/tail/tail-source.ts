@@ -6,20 +6,9 @@ import {
   type PartitionProgressDocument,
   type PartitionProgressModel,
 } from '@activity-logger/shared';
-import { LogReadError } from '../query/log-reader';
+import { filterConditions, LogReadError, type EventFilters } from '../query/log-reader';
 import { isTimeLimit, isUnreachable } from '../store-errors';
 import { allOf } from '../query/store-filter';
-
-/** The filters GET /api/logs takes, as the tail and the export apply them. */
-export interface EventFilters {
-  readonly userId?: string | undefined;
-  readonly action?: string | undefined;
-  readonly source?: string | undefined;
-  /** Inclusive, on timestamp. */
-  readonly from?: Date | undefined;
-  /** Exclusive, on timestamp. */
-  readonly to?: Date | undefined;
-}
 
 export interface ProgressSnapshot {
   /** Per partition of the topic, the worker's committed offset: everything below is settled. */
@@ -39,16 +28,6 @@ export interface TailSource {
     limit: number,
     signal?: AbortSignal,
   ): Promise<LogDocument[]>;
-}
-
-export function filterConditions(filters: EventFilters): mongo.Filter<LogDocument>[] {
-  const conditions: mongo.Filter<LogDocument>[] = [];
-  if (filters.userId !== undefined) conditions.push({ userId: filters.userId });
-  if (filters.action !== undefined) conditions.push({ action: filters.action });
-  if (filters.source !== undefined) conditions.push({ source: filters.source });
-  if (filters.from !== undefined) conditions.push({ timestamp: { $gte: filters.from } });
-  if (filters.to !== undefined) conditions.push({ timestamp: { $lt: filters.to } });
-  return conditions;
 }
 
 function asReadError(error: unknown): unknown {
